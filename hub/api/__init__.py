@@ -1,0 +1,1 @@
+"""aiohttp application: /v1 API, webhooks, auth, health, metrics."""

@@ -1,0 +1,1 @@
+"""Sync engine, outbox dispatcher, retries and dead letters."""

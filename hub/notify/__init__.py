@@ -1,0 +1,1 @@
+"""Built-in notifiers (SMTP e-mail) and templates."""

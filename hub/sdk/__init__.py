@@ -1,0 +1,1 @@
+"""Public plugin API for adapter authors: hookspecs, adapter base classes, errors."""

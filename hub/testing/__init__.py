@@ -1,0 +1,1 @@
+"""Conformance kit for adapter plugins (a pytest plugin)."""
