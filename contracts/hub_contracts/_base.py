@@ -32,9 +32,7 @@ Upn = Annotated[str, AfterValidator(_upn)]
 UtcDateTime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 SettingId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 LaCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")]
-Email = Annotated[
-    str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
-]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 # Statutory code letters: "/", "\", "#", a letter, or a letter and a digit (C1, J1, Y1-Y7).
 MarkCode = Annotated[str, StringConstraints(pattern=r"^(?:[/\\#]|[A-Z][0-9]?)$")]

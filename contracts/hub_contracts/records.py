@@ -1,4 +1,4 @@
-"""Reference and register records: settings, learners, registrations, placements, calendars, marks."""
+"""Reference and register records: settings, learners, registrations, placements, marks."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pydantic import Field, field_validator, model_validator
 from ._base import (
     ContractModel,
     Email,
+    GroundId,
     Jurisdiction,
     LaCode,
     MarkCode,
     NonEmpty,
-    GroundId,
     Session,
     SettingId,
     Upn,

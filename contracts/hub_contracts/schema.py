@@ -20,7 +20,9 @@ def render_schemas() -> dict[str, str]:
         schema = model.model_json_schema(mode="validation")
         schema["$id"] = f"https://attendance-hub.invalid/schema/v{CONTRACTS_VERSION}/{stem}.json"
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        out[f"{stem}.json"] = json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        out[f"{stem}.json"] = (
+            json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        )
     return out
 
 

@@ -1,0 +1,203 @@
+"""Hub configuration: a TOML file plus `HUB_*` environment overrides (pydantic-settings).
+
+Precedence, highest first: explicit keyword arguments, environment (`HUB_DATABASE_URL`,
+`HUB_API__PORT`, ...), the TOML file, defaults. With no file the hub uses a SQLite file in
+the working directory and listens on 127.0.0.1:8080 (DESIGN §5).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = "hub.toml"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hub.db"
+
+_config_file: ContextVar[Path | None] = ContextVar("hub_config_file", default=None)
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; `str()` is one line naming the key and the reason."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        self.message = message
+        super().__init__(f"{key}: {message}" if key else message)
+
+
+class ApiSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    port: int = Field(default=8080, ge=0, le=65535, description="API port.")
+    # Bodies above this are refused with 413 before they are parsed.
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, description="Larger request bodies get 413."
+    )
+
+
+class PluginSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # None loads every installed plugin; a list loads only those entry-point names.
+    allow: list[str] | None = Field(
+        default=None, description="Entry-point names to load; unset loads every installed plugin."
+    )
+    block: list[str] = Field(default_factory=list, description="Entry-point names never loaded.")
+
+
+class LoggingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Minimum level written."
+    )
+    format: Literal["json", "console"] = Field(
+        default="json", description="One JSON object per line, or human-readable."
+    )
+
+
+class ConnectionSettings(BaseModel):
+    """One connected system. Keys other than these belong to the plugin's own config model
+    and are validated against it when the connection is built (`hub check`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
+        description="Unique connection name, e.g. ysgol-a-sims.",
+    )
+    plugin: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        description="Adapter plugin name (`hub plugins list`).",
+    )
+    enabled: bool = Field(
+        default=True, description="Disabled connections are neither synced nor sent to."
+    )
+    poll_interval_seconds: float = Field(
+        default=300.0, gt=0, description="Seconds between sync passes of this connection."
+    )
+
+    def plugin_options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLite (embedded default, WAL) or postgresql+asyncpg:// at LA scale.",
+    )
+    auto_migrate: bool = Field(
+        default=True, description="`hub run` applies pending migrations at start."
+    )
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    plugins: PluginSettings = Field(default_factory=PluginSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    connections: list[ConnectionSettings] = Field(
+        default_factory=list, description="One `[[connections]]` table per connected system."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL")
+        return value
+
+    @field_validator("connections")
+    @classmethod
+    def _unique_names(cls, value: list[ConnectionSettings]) -> list[ConnectionSettings]:
+        seen: set[str] = set()
+        for conn in value:
+            if conn.name in seen:
+                raise ValueError(f"connection name {conn.name!r} is used twice")
+            seen.add(conn.name)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _config_file.get()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    def connection(self, name: str) -> ConnectionSettings:
+        for conn in self.connections:
+            if conn.name == name:
+                return conn
+        raise ConfigError("connections", f"no connection named {name!r}")
+
+
+@contextmanager
+def _reading(path: Path | None) -> Iterator[None]:
+    token = _config_file.set(path)
+    try:
+        yield
+    finally:
+        _config_file.reset(token)
+
+
+def _describe(exc: ValidationError) -> ConfigError:
+    err = exc.errors(include_url=False)[0]
+    key = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return ConfigError(key, "unknown key")
+    message = err["msg"].removeprefix("Value error, ")
+    if "input" in err and err["type"] not in ("missing",) and not isinstance(err["input"], dict):
+        message = f"{message} (got {err['input']!r})"
+    return ConfigError(key, message)
+
+
+def resolve_config_path(path: str | Path | None, cwd: Path | None = None) -> Path | None:
+    """The explicit --config file, else `hub.toml` in the working directory if present."""
+    if path is not None:
+        return Path(path)
+    default = (cwd or Path.cwd()) / DEFAULT_CONFIG_FILE
+    return default if default.is_file() else None
+
+
+def load_settings(
+    path: str | Path | None = None,
+    **overrides: Any,
+) -> HubSettings:
+    """Load settings; raise `ConfigError` (one line, naming the key) on any problem."""
+    config_path = resolve_config_path(path)
+    if config_path is not None:
+        if not config_path.is_file():
+            raise ConfigError("--config", f"file not found: {config_path}")
+        try:
+            tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(config_path), f"not valid TOML: {exc}") from exc
+    with _reading(config_path):
+        try:
+            return HubSettings(**overrides)
+        except ValidationError as exc:
+            raise _describe(exc) from exc

@@ -1,0 +1,29 @@
+"""Documentation that is generated must match its source; links must resolve."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from hub.settings_reference import BEGIN, END, render
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_configuration_reference_is_generated_from_the_settings_model() -> None:
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    assert text[start:end] == render(), "docs/configuration.md is stale: run `make docs`"
+
+
+@pytest.mark.parametrize(
+    "doc", sorted(str(p.relative_to(ROOT)) for p in [ROOT / "README.md", *ROOT.glob("docs/*.md")])
+)
+def test_relative_links_resolve(doc: str) -> None:
+    path = ROOT / doc
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8")):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        assert (path.parent / target).exists(), f"{doc}: broken link to {target}"
