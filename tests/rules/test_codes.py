@@ -12,6 +12,7 @@ from importlib import resources
 from typing import NamedTuple
 
 import pytest
+from hub_contracts import CodeCategory, CodeDefinition, CodeSet, Jurisdiction
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,7 +34,6 @@ from hub.rules.codes import (
     lookup_code,
     ordered_code_sets,
 )
-from hub_contracts import CodeCategory, CodeDefinition, CodeSet, Jurisdiction
 
 PRESENT = CodeCategory.PRESENT
 AEA = CodeCategory.AEA
@@ -61,9 +61,10 @@ def _row(
     *,
     unverified: bool = False,
 ) -> Row:
-    # Only / \ and L are physical presence at the registering school (reg 10 Table 1); AEA codes
-    # (B, J, K, P, V, W) and D are off site.
-    physically_present = category is PRESENT
+    # / \ and L are physical presence at the registering school (reg 10 Table 1); so is U (arrived
+    # after the register closed: an unauthorised absence, but on site). AEA codes (B, J, K, P, V,
+    # W) and D are off site.
+    physically_present = category is PRESENT or code == "U"
     return Row(code_set_id, code, category, possible, physically_present, unverified, citation)
 
 
@@ -413,7 +414,10 @@ def test_is_absence_and_is_attendance(row: Row) -> None:
     definition = load_code_set(row.code_set_id).codes[row.code]
     assert is_absence(definition) is (row.category in {AUTH, UNAUTH})
     assert is_attendance(definition) is (row.category in {PRESENT, AEA})
-    assert ABSENCE_CATEGORIES == {AUTH, UNAUTH}
+
+
+def test_absence_categories() -> None:
+    assert {AUTH, UNAUTH} == ABSENCE_CATEGORIES
 
 
 def _code_set(code_set_id: str, start: dt.date, end: dt.date | None) -> CodeSet:
