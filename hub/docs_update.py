@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hub.rules import reference as rules_reference
 from hub.settings_reference import BEGIN, END, render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,9 +20,20 @@ def update_configuration_reference(path: Path = ROOT / "docs" / "configuration.m
     return False
 
 
+def update_rules_reference(path: Path = ROOT / "docs" / "rules.md") -> bool:
+    new = rules_reference.render()
+    if path.exists() and path.read_text(encoding="utf-8") == new:
+        return False
+    path.write_text(new, encoding="utf-8")
+    return True
+
+
 def main() -> int:
-    changed = update_configuration_reference()
-    print("docs/configuration.md", "updated" if changed else "already current")
+    for name, changed in (
+        ("docs/configuration.md", update_configuration_reference()),
+        ("docs/rules.md", update_rules_reference()),
+    ):
+        print(name, "updated" if changed else "already current")
     return 0
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.rules import reference as rules_reference
 from hub.settings_reference import BEGIN, END, render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,6 +17,18 @@ def test_configuration_reference_is_generated_from_the_settings_model() -> None:
     text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     start, end = text.index(BEGIN), text.index(END) + len(END)
     assert text[start:end] == render(), "docs/configuration.md is stale: run `make docs`"
+
+
+def test_rules_reference_is_generated_from_the_rule_code() -> None:
+    text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert text == rules_reference.render(), "docs/rules.md is stale: run `make docs`"
+
+
+def test_rules_reference_lists_every_code_with_its_source() -> None:
+    text = rules_reference.render()
+    assert "### wales-2010 (wales, 2010-09-01 to —)" in text
+    assert "| `N` | unauthorised | yes | no |" in text
+    assert "UNVERIFIED" in text
 
 
 @pytest.mark.parametrize(
