@@ -1,4 +1,4 @@
-"""attendance-hub: an integration hub for school attendance, dual registration, roll deletions and CME."""
+"""attendance-hub: attendance, dual registration, roll deletions and CME across systems."""
 
 from __future__ import annotations
 

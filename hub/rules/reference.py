@@ -45,10 +45,11 @@ def render_code_sets() -> str:
             "ystyr | source |\n|---|---|---|---|---|---|---|"
         )
         for code, d in code_set.codes.items():
+            possible = "yes" if d.counts_as_possible else "no"
+            present = "yes" if d.physically_present else "no"
             parts.append(
-                f"| {_code_cell(code)} | {d.category.value} | {'yes' if d.counts_as_possible else 'no'}"
-                f" | {'yes' if d.physically_present else 'no'} | {_cell(d.description_en)} | "
-                f"{_cell(d.description_cy)} | {_cell(d.source or '')} |"
+                f"| {_code_cell(code)} | {d.category.value} | {possible} | {present} | "
+                f"{_cell(d.description_en)} | {_cell(d.description_cy)} | {_cell(d.source or '')} |"
             )
         parts.append("")
     return "\n".join(parts)
