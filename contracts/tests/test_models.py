@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from hub_contracts import (
     AttendanceMark,
     EotasPlacement,
@@ -18,7 +20,6 @@ from hub_contracts import (
     describe_validation_error,
     make_upn,
 )
-from pydantic import ValidationError
 
 UPN = make_upn("820200101001")
 NOW = dt.datetime(2025, 10, 6, 9, 0, tzinfo=dt.UTC)

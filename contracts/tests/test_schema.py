@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from hub_contracts import SCHEMA_MODELS
 from hub_contracts.schema import render_schemas
 

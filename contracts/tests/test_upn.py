@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hub_contracts import UpnError, check_letter, is_temporary, make_upn, validate_upn
-from hub_contracts.upn import CHECK_ALPHABET
 from hypothesis import given
 from hypothesis import strategies as st
+
+from hub_contracts import UpnError, check_letter, is_temporary, make_upn, validate_upn
+from hub_contracts.upn import CHECK_ALPHABET
 
 
 def _by_hand(body: str) -> str:

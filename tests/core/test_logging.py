@@ -7,9 +7,9 @@ import json
 import logging
 
 import structlog
-from hub_contracts import make_upn
 
 from hub.logging import REDACTED, configure_logging
+from hub_contracts import make_upn
 
 UPN = make_upn("999200101001")
 

@@ -11,7 +11,6 @@ import itertools
 from collections.abc import Callable, Iterable
 
 import pytest
-from hub_contracts import SchoolCalendar, Session
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,6 +20,7 @@ from hub.rules.calendar import (
     SchoolDays,
     days_meeting_in_both_sessions,
 )
+from hub_contracts import SchoolCalendar, Session
 
 D = dt.date
 SETTING = "W-SYNTH-001"

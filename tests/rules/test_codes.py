@@ -12,7 +12,6 @@ from importlib import resources
 from typing import NamedTuple
 
 import pytest
-from hub_contracts import CodeCategory, CodeDefinition, CodeSet, Jurisdiction
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -34,6 +33,7 @@ from hub.rules.codes import (
     lookup_code,
     ordered_code_sets,
 )
+from hub_contracts import CodeCategory, CodeDefinition, CodeSet, Jurisdiction
 
 PRESENT = CodeCategory.PRESENT
 AEA = CodeCategory.AEA

@@ -1,0 +1,247 @@
+"""The `hub` command line (DESIGN §5).
+
+Every command accepts `--config FILE` (default: `hub.toml` in the working directory if
+present). Bad configuration or input prints one line naming the field and exits 2, having
+written nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+import structlog
+
+from hub.logging import configure_logging
+from hub.scopes import ScopeError, parse_scope
+from hub.settings import ConfigError, HubSettings, load_settings
+
+log = structlog.get_logger(__name__)
+
+EXIT_USAGE = 2
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"hub: {message}", err=True)
+    sys.exit(code)
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Configuration file (default: hub.toml in the working directory, if present).",
+    )(func)
+
+
+def _settings(config_path: Path | None, **overrides: Any) -> HubSettings:
+    try:
+        settings = load_settings(config_path, **overrides)
+    except ConfigError as exc:
+        _fail(f"config error: {exc}")
+    configure_logging(settings.logging.level, settings.logging.format)
+    return settings
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> NoReturn:
+    sys.exit(asyncio.run(coro))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="attendance-hub")
+def main() -> None:
+    """attendance-hub: attendance, dual registration, roll deletions and CME across systems."""
+
+
+# --- run --------------------------------------------------------------------------------
+
+
+@main.command()
+@config_option
+def run(config_path: Path | None) -> None:
+    """Run the service: the HTTP API (and, as they land, the sync scheduler and outbox)."""
+    settings = _settings(config_path)
+    _run(_run_service(settings))
+
+
+async def _run_service(settings: HubSettings) -> int:
+    from hub.runtime import HubRuntime
+    from hub.service import ListenError, serve
+
+    runtime = await HubRuntime.open(settings)
+    try:
+        await serve(runtime)
+    except ListenError as exc:
+        _fail(str(exc.strerror), 1)
+    finally:
+        await runtime.close()
+    return 0
+
+
+# --- demo -------------------------------------------------------------------------------
+
+
+@main.command()
+@config_option
+@click.option("--no-serve", is_flag=True, help="Exit after the story instead of serving the API.")
+@click.option("--port", type=int, default=None, help="API port (default: the configured one).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".hub-demo"),
+    show_default=True,
+    help="Where the demo's SQLite database lives (recreated on each run).",
+)
+def demo(config_path: Path | None, no_serve: bool, port: int | None, data_dir: Path) -> None:
+    """Everything on loopback with a synthetic LA: no real data."""
+    from hub.demo import run_demo
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = data_dir / "demo.db"
+    for leftover in data_dir.glob("demo.db*"):
+        leftover.unlink()
+    overrides: dict[str, Any] = {"database_url": f"sqlite+aiosqlite:///{db}", "auto_migrate": True}
+    settings = _settings(config_path, **overrides)
+    if port is not None:
+        settings = settings.model_copy(
+            update={"api": settings.api.model_copy(update={"port": port})}
+        )
+    _run(run_demo(settings, serve_api=not no_serve))
+
+
+# --- db ---------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@config_option
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(config_path: Path | None, revision: str) -> None:
+    """Apply pending migrations."""
+    from hub.store import migrate
+
+    settings = _settings(config_path)
+
+    async def go() -> int:
+        before = await migrate.current_revision(settings.database_url)
+        await migrate.upgrade(settings.database_url, revision)
+        after = await migrate.current_revision(settings.database_url)
+        click.echo(f"database at revision {after} (was {before or 'empty'})")
+        return 0
+
+    _run(go())
+
+
+# --- plugins ----------------------------------------------------------------------------
+
+
+@main.group()
+def plugins() -> None:
+    """Installed adapter plugins."""
+
+
+@plugins.command("list")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins_list(config_path: Path | None, as_json: bool) -> None:
+    """List plugins found through the `attendance_hub.plugins` entry points."""
+    from hub.plugins import PluginHost
+
+    settings = _settings(config_path)
+    host = PluginHost()
+    host.load(allow=settings.plugins.allow, block=settings.plugins.block)
+    inventory = [info.as_dict() for info in host.inventory()]
+    if as_json:
+        click.echo(json.dumps(inventory, indent=2, sort_keys=True))
+        return
+    for item in inventory:
+        adapters = ", ".join(item.get("adapters") or []) or "-"
+        line = f"{item['name']:<12} {item['status']:<8} {item.get('version') or '':<8} {adapters}"
+        if item.get("reason"):
+            line += f"  ({item['reason']})"
+        click.echo(line)
+
+
+# --- token ------------------------------------------------------------------------------
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@config_option
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    help="admin, la:<LA code> or setting:<id>; repeat for several.",
+)
+@click.option("--name", default="cli", show_default=True, help="A label for the token.")
+@click.option(
+    "--expires-in-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Expire the token after this many days (default: never).",
+)
+def token_create(
+    config_path: Path | None, scopes: tuple[str, ...], name: str, expires_in_days: int | None
+) -> None:
+    """Create a token; the token is printed alone on the last line (stored only hashed)."""
+    try:
+        parsed = [str(parse_scope(s)) for s in scopes]
+    except ScopeError as exc:
+        _fail(f"--scope: {exc}")
+    settings = _settings(config_path)
+
+    async def go() -> int:
+        from hub.runtime import HubRuntime
+        from hub.store.tokens import TokenRepository
+
+        runtime = await HubRuntime.open(settings)
+        try:
+            now = dt.datetime.now(dt.UTC)
+            expires = now + dt.timedelta(days=expires_in_days) if expires_in_days else None
+            async with runtime.sessions.begin() as session:
+                plaintext, info = await TokenRepository(session).create(
+                    name=name, scopes=parsed, expires_at=expires, now=now
+                )
+            click.echo(f"token {info.id} ({name}) scopes: {' '.join(parsed)}", err=True)
+            click.echo(plaintext)
+        finally:
+            await runtime.close()
+        return 0
+
+    _run(go())
+
+
+# --- check ------------------------------------------------------------------------------
+
+
+@main.command()
+@config_option
+def check(config_path: Path | None) -> None:
+    """Validate the configuration and reach every connection."""
+    from hub.connections import check_connections
+
+    settings = _settings(config_path)
+    _run(check_connections(settings, echo=click.echo))
+
+
+if __name__ == "__main__":
+    main()
