@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -110,6 +111,9 @@ def demo(config_path: Path | None, no_serve: bool, port: int | None, data_dir: P
     for leftover in data_dir.glob("demo.db*"):
         leftover.unlink()
     overrides: dict[str, Any] = {"database_url": f"sqlite+aiosqlite:///{db}", "auto_migrate": True}
+    if "HUB_LOGGING__LEVEL" not in os.environ:
+        # The narration is the demo's output; log lines only for problems.
+        overrides["logging"] = {"level": "WARNING"}
     settings = _settings(config_path, **overrides)
     if port is not None:
         settings = settings.model_copy(

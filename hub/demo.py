@@ -35,7 +35,7 @@ from hub_contracts import AttendanceMark, Jurisdiction, SettingKind
 async def run_demo(
     settings: HubSettings, *, serve_api: bool = True, console: Console | None = None
 ) -> int:
-    out = console or Console(highlight=False)
+    out = console or Console(highlight=False, soft_wrap=True)
     say = out.print
     say("[bold]attendance-hub demo[/bold] — everything on loopback, synthetic data only\n")
 
