@@ -14,7 +14,14 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -69,6 +76,52 @@ class LoggingSettings(BaseModel):
     )
 
 
+class SyncSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=True, description="Run the sync scheduler in `hub run`.")
+    lease_seconds: float = Field(
+        default=60.0, gt=0, description="A worker's claim on a connection's sync, renewed per page."
+    )
+    max_pages_per_pass: int = Field(
+        default=1000, ge=1, description="Pages read from one stream in one pass before yielding."
+    )
+
+
+class OutboxSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=True, description="Run the outbox dispatcher in `hub run`.")
+    batch_size: int = Field(default=50, ge=1, le=1000, description="Rows claimed per poll.")
+    lease_seconds: float = Field(
+        default=120.0, gt=0, description="How long a claimed delivery is reserved for its worker."
+    )
+    poll_interval_seconds: float = Field(
+        default=1.0, gt=0, description="Seconds between polls when the outbox is empty."
+    )
+    max_attempts: int = Field(
+        default=12, ge=1, description="Failed attempts before a delivery becomes a dead letter."
+    )
+    backoff_initial_seconds: float = Field(
+        default=2.0, gt=0, description="First retry delay; doubles per attempt, with jitter."
+    )
+    backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest delay between two attempts."
+    )
+
+
+class RouteSettings(BaseModel):
+    """Where notifications of one kind go (connection names, in order)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(description="A notification kind, e.g. cme_referral.")
+    la_code: str | None = Field(
+        default=None, pattern=r"^[0-9]{3}$", description="Only for this LA (default: every LA)."
+    )
+    connections: list[str] = Field(min_length=1, description="Connection names to deliver to.")
+
+
 class ConnectionSettings(BaseModel):
     """One connected system. Keys other than these belong to the plugin's own config model
     and are validated against it when the connection is built (`hub check`)."""
@@ -112,8 +165,18 @@ class HubSettings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    worker_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="This process's name in leases (default: host name and process id).",
+    )
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     connections: list[ConnectionSettings] = Field(
         default_factory=list, description="One `[[connections]]` table per connected system."
+    )
+    routes: list[RouteSettings] = Field(
+        default_factory=list, description="`[[routes]]`: which connections get which notifications."
     )
 
     @field_validator("database_url")
@@ -147,6 +210,15 @@ class HubSettings(BaseSettings):
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+    @model_validator(mode="after")
+    def _routes_name_connections(self) -> HubSettings:
+        names = {c.name for c in self.connections}
+        for i, route in enumerate(self.routes):
+            for name in route.connections:
+                if name not in names:
+                    raise ValueError(f"routes.{i}.connections: no connection named {name!r}")
+        return self
 
     def connection(self, name: str) -> ConnectionSettings:
         for conn in self.connections:
