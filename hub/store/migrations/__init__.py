@@ -1,0 +1,1 @@
+"""Alembic environment and revisions for the hub's schema (run through ``hub.store.migrate``)."""
