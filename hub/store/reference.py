@@ -55,6 +55,15 @@ class SettingRepository:
         row = (await self._session.execute(select(t).where(t.c.id == setting_id))).one_or_none()
         return None if row is None else _setting(row)
 
+    async def get_many(self, setting_ids: Iterable[str]) -> dict[str, Setting]:
+        """The stored settings among ``setting_ids``, by id (unknown ids are absent)."""
+        t = table("settings")
+        out: dict[str, Setting] = {}
+        for part in chunked(sorted(set(setting_ids)), _IN_CHUNK):
+            for row in await self._session.execute(select(t).where(t.c.id.in_(part))):
+                out[row.id] = _setting(row)
+        return out
+
     async def list(self, *, la_code: str | None = None) -> list[Setting]:
         t = table("settings")
         query = select(t).order_by(t.c.id)
@@ -122,6 +131,15 @@ class RegistrationRepository:
         query = select(_REG).where(_REG.c.upn == upn)
         return await self._list(query.order_by(_REG.c.start_date, _REG.c.id))
 
+    async def for_learners(self, upns: Iterable[str]) -> dict[str, list[Registration]]:
+        """Every registration of each learner in ``upns`` (one query per 1,000 learners)."""
+        out: dict[str, list[Registration]] = {}
+        for part in chunked(sorted(set(upns)), _IN_CHUNK):
+            query = select(_REG).where(_REG.c.upn.in_(part)).order_by(_REG.c.start_date, _REG.c.id)
+            for reg in await self._list(query):
+                out.setdefault(reg.upn, []).append(reg)
+        return out
+
     async def on_roll(self, upn: str, day: dt.date) -> list[Registration]:
         """The learner's registrations in force on ``day`` (two when dual-registered)."""
         query = select(_REG).where(_REG.c.upn == upn, _in_force(_REG, day))
@@ -185,6 +203,15 @@ class PlacementRepository:
     async def for_learner(self, upn: str) -> list[EotasPlacement]:
         query = select(_EOTAS).where(_EOTAS.c.upn == upn)
         return await self._list(query.order_by(_EOTAS.c.start_date, _EOTAS.c.id))
+
+    async def for_learners(self, upns: Iterable[str]) -> dict[str, list[EotasPlacement]]:
+        """Every placement of each learner in ``upns`` (one query per 1,000 learners)."""
+        out: dict[str, list[EotasPlacement]] = {}
+        for part in chunked(sorted(set(upns)), _IN_CHUNK):
+            query = select(_EOTAS).where(_EOTAS.c.upn.in_(part)).order_by(_EOTAS.c.start_date)
+            for placement in await self._list(query):
+                out.setdefault(placement.upn, []).append(placement)
+        return out
 
     async def active_for_learner(self, upn: str, day: dt.date) -> list[EotasPlacement]:
         query = select(_EOTAS).where(_EOTAS.c.upn == upn, _in_force(_EOTAS, day))
