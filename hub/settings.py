@@ -7,6 +7,7 @@ the working directory and listens on 127.0.0.1:8080 (DESIGN §5).
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,6 +123,53 @@ class RouteSettings(BaseModel):
     connections: list[str] = Field(min_length=1, description="Connection names to deliver to.")
 
 
+class RegistrationDeadline(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    am: dt.time = Field(default=dt.time(10, 0), description="Morning register deadline.")
+    pm: dt.time = Field(default=dt.time(14, 30), description="Afternoon register deadline.")
+
+
+class ReconcileSettings(BaseModel):
+    """Dual registration and EOTAS reconciliation (issue 5)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auto_write_kinds: list[str] = Field(
+        default_factory=list,
+        description="Discrepancy kinds whose proposed marks are written back automatically "
+        "through the setting's MIS connection (when it can write); others stay proposals.",
+    )
+    default_deadline: RegistrationDeadline = Field(
+        default_factory=RegistrationDeadline,
+        description="Local times after which today's missing marks are raised.",
+    )
+    deadlines: dict[str, RegistrationDeadline] = Field(
+        default_factory=dict, description="Per-setting register deadlines, by setting id."
+    )
+    provider_report_deadline_school_days: int = Field(
+        default=1, ge=0, description="School days an EOTAS provider has to report a B session."
+    )
+    sweep_school_days: int = Field(
+        default=10, ge=1, description="How far back the periodic sweep re-judges sessions."
+    )
+    first_day_caller: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per learner UPN, the setting that owns first-day calling (default: main).",
+    )
+
+    @field_validator("auto_write_kinds")
+    @classmethod
+    def _known_kinds(cls, value: list[str]) -> list[str]:
+        from hub_contracts import DiscrepancyKind
+
+        known = {k.value for k in DiscrepancyKind}
+        for kind in value:
+            if kind not in known:
+                raise ValueError(f"unknown discrepancy kind {kind!r}")
+        return value
+
+
 class ConnectionSettings(BaseModel):
     """One connected system. Keys other than these belong to the plugin's own config model
     and are validated against it when the connection is built (`hub check`)."""
@@ -138,6 +186,11 @@ class ConnectionSettings(BaseModel):
     )
     enabled: bool = Field(
         default=True, description="Disabled connections are neither synced nor sent to."
+    )
+    setting_ids: list[str] = Field(
+        default_factory=list,
+        description="Settings this connection's system holds (an MIS: its school); write-backs "
+        "for a setting go through the connection that lists it.",
     )
     poll_interval_seconds: float = Field(
         default=300.0, gt=0, description="Seconds between sync passes of this connection."
@@ -172,6 +225,7 @@ class HubSettings(BaseSettings):
     )
     sync: SyncSettings = Field(default_factory=SyncSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
     connections: list[ConnectionSettings] = Field(
         default_factory=list, description="One `[[connections]]` table per connected system."
     )

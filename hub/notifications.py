@@ -1,0 +1,143 @@
+"""Persist notifications and write-backs, and route them into the outbox.
+
+Rules decide *what* must be sent; this module decides *where*, from configuration: each
+notification goes to every connection that `[[routes]]` names for its kind (and LA), and a
+proposed mark goes to the MIS connection that lists the setting in `setting_ids` and can write.
+Everything happens in the caller's transaction with deterministic idempotency keys, so a
+re-run of the same rules enqueues nothing new (DESIGN §6).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.plugins import PluginHost
+from hub.rules.reconcile import Finding
+from hub.sdk import Capability
+from hub.settings import ConnectionSettings, HubSettings
+from hub.store import NotificationRepository, OutboxRepository
+from hub_contracts import AttendanceMark, Notification, ProposedAction
+
+log = structlog.get_logger(__name__)
+
+OUTBOX_NOTIFICATION = "notification"
+OUTBOX_WRITE_MARKS = "write_marks"
+
+
+class NotificationSink(Protocol):
+    async def submit(
+        self,
+        session: AsyncSession,
+        notification: Notification,
+        *,
+        la_code: str | None,
+        now: dt.datetime,
+    ) -> bool:
+        """Store the notification and enqueue its deliveries; False if it already existed."""
+        ...
+
+    async def write_back(
+        self,
+        session: AsyncSession,
+        setting_id: str,
+        action: ProposedAction,
+        finding: Finding,
+        *,
+        now: dt.datetime,
+    ) -> bool:
+        """Enqueue a proposed mark for the setting's MIS; False when no connection can write."""
+        ...
+
+
+def routes_for(settings: HubSettings, kind: str, la_code: str | None) -> list[str]:
+    """Connection names for a notification kind in an LA, in configured order, no repeats."""
+    names: list[str] = []
+    for route in settings.routes:
+        if route.kind == kind and (route.la_code is None or route.la_code == la_code):
+            names.extend(n for n in route.connections if n not in names)
+    enabled = {c.name for c in settings.connections if c.enabled}
+    return [n for n in names if n in enabled]
+
+
+def writer_for(
+    settings: HubSettings, plugins: PluginHost, setting_id: str
+) -> ConnectionSettings | None:
+    """The enabled connection that holds `setting_id` and whose adapter can write marks."""
+    for conn in settings.connections:
+        if not conn.enabled or setting_id not in conn.setting_ids:
+            continue
+        adapter = plugins.adapters.get(conn.plugin)
+        if adapter is not None and Capability.WRITE_MARKS in adapter.manifest.capabilities:
+            return conn
+    return None
+
+
+class OutboxSink:
+    """The production `NotificationSink`: notifications table + outbox rows."""
+
+    def __init__(self, settings: HubSettings, plugins: PluginHost) -> None:
+        self.settings = settings
+        self.plugins = plugins
+
+    async def submit(
+        self,
+        session: AsyncSession,
+        notification: Notification,
+        *,
+        la_code: str | None,
+        now: dt.datetime,
+    ) -> bool:
+        created = await NotificationRepository(session).add(notification)
+        if not created:
+            return False
+        outbox = OutboxRepository(session)
+        targets = routes_for(self.settings, notification.kind.value, la_code)
+        for name in targets:
+            await outbox.enqueue(
+                OUTBOX_NOTIFICATION,
+                {"notification_id": notification.id},
+                f"{notification.id}:{name}",
+                now=now,
+                connection=name,
+                recipient=notification.recipient,
+            )
+        if not targets:
+            # Stays pending and visible (GET /v1/notifications, overdue metric) until routed.
+            log.warning("notification_unrouted", kind=notification.kind.value, la_code=la_code)
+        return True
+
+    async def write_back(
+        self,
+        session: AsyncSession,
+        setting_id: str,
+        action: ProposedAction,
+        finding: Finding,
+        *,
+        now: dt.datetime,
+    ) -> bool:
+        conn = writer_for(self.settings, self.plugins, setting_id)
+        if conn is None:
+            return False
+        mark = AttendanceMark(
+            upn=finding.upn,
+            setting_id=setting_id,
+            date=finding.date,
+            session=finding.session,
+            code=action.code,
+            source="attendance-hub",
+            source_ref=finding.discrepancy_id,
+            recorded_at=now,
+        )
+        key = f"write:{finding.discrepancy_id}:{setting_id}:{action.code}"
+        enqueued = await OutboxRepository(session).enqueue(
+            OUTBOX_WRITE_MARKS,
+            {"marks": [mark.model_dump(mode="json")], "discrepancy_id": finding.discrepancy_id},
+            key,
+            now=now,
+            connection=conn.name,
+        )
+        return enqueued.created
