@@ -28,10 +28,12 @@ def _type_name(info: FieldInfo) -> str:
 
 def _default(info: FieldInfo) -> str:
     if info.default is not PydanticUndefined:
-        return json.dumps(info.default)
+        return json.dumps(info.default, default=str)
     if info.default_factory is not None:
         value: Any = info.default_factory()  # type: ignore[call-arg]
-        return json.dumps(value.model_dump() if isinstance(value, BaseModel) else value)
+        return json.dumps(
+            value.model_dump() if isinstance(value, BaseModel) else value, default=str
+        )
     return "required"
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: never part of the test run; each prints ratios measured in the same run."""
