@@ -170,6 +170,35 @@ class ReconcileSettings(BaseModel):
         return value
 
 
+class DeletionSettings(BaseModel):
+    """Roll deletions (issue 8): LA policies on top of the statutory grounds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    la_policies: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per LA code, the LA deletion policies applied on top of the law "
+        "(barking-and-dagenham-notify-cme-team, wrexham-admitted-or-cme-recorded, "
+        "vale-of-glamorgan-cme-checklist-first).",
+    )
+
+    @field_validator("la_policies")
+    @classmethod
+    def _known_policies(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        from hub.rules.returns import EXAMPLE_DELETION_POLICIES
+
+        known = {p.name for p in EXAMPLE_DELETION_POLICIES}
+        for la_code, names in value.items():
+            if len(la_code) != 3 or not la_code.isdigit():
+                raise ValueError(f"{la_code!r} is not a 3-digit LA code")
+            for name in names:
+                if name not in known:
+                    raise ValueError(
+                        f"unknown LA policy {name!r} (known: {', '.join(sorted(known))})"
+                    )
+        return value
+
+
 class ConnectionSettings(BaseModel):
     """One connected system. Keys other than these belong to the plugin's own config model
     and are validated against it when the connection is built (`hub check`)."""
@@ -226,6 +255,7 @@ class HubSettings(BaseSettings):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+    deletions: DeletionSettings = Field(default_factory=DeletionSettings)
     connections: list[ConnectionSettings] = Field(
         default_factory=list, description="One `[[connections]]` table per connected system."
     )

@@ -9,6 +9,7 @@ never leave the package.
 from __future__ import annotations
 
 from .audit import AuditEntry, AuditLedger, VerifyResult
+from .consents import ConsentRepository
 from .cursors import CursorRepository, CursorState, SyncLease
 from .db import create_engine, is_sqlite, normalise_url, session_factory
 from .errors import ConflictError, NotFoundError, StoreError
@@ -45,6 +46,7 @@ __all__ = [
     "AuditLedger",
     "CalendarRepository",
     "ConflictError",
+    "ConsentRepository",
     "CursorRepository",
     "CursorState",
     "DeadLetter",

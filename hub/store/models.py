@@ -251,6 +251,21 @@ class RollDeletionDecisionRow(Base):
     decided_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
+class DeletionConsentRow(Base):
+    """A proprietor's consent to a dual-registered pupil's deletion at another setting
+    (Wales reg 8(1)(c); England 2024 reg 9(1)(c)(ii)). Appended, never rewritten."""
+
+    __tablename__ = "deletion_consents"
+    __table_args__ = (UniqueConstraint("upn", "setting_id", "consenting_setting_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    upn: Mapped[str] = mapped_column(UPN)
+    setting_id: Mapped[str] = mapped_column(SETTING_ID)
+    consenting_setting_id: Mapped[str] = mapped_column(SETTING_ID)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
 # --- engine state: cursors, leases, outbox, dead letters ------------------------------------
 
 
