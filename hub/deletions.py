@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.notifications import NotificationSink
-from hub.reconciliation import notification_id
+from hub.notifications import NotificationSink, local_date, notification_from_plan
 from hub.rules.calendar import SchoolDays
 from hub.rules.deletion import DeletionDecisionDraft, DeletionFacts, decide_deletion
-from hub.rules.returns import (
-    EXAMPLE_DELETION_POLICIES,
-    RECIPIENT_LA,
-    RECIPIENT_LA_CME,
-    RECIPIENT_SAFEGUARDING,
-    DeletionPolicy,
-    PlannedNotification,
-)
+from hub.rules.returns import EXAMPLE_DELETION_POLICIES, DeletionPolicy
 from hub.settings import DeletionSettings
 from hub.store import (
     AuditLedger,
@@ -37,13 +28,10 @@ from hub.store import (
 )
 from hub_contracts import (
     DecisionOutcome,
-    Notification,
     RollDeletionDecision,
     RollDeletionRequest,
-    Setting,
 )
 
-LONDON = ZoneInfo("Europe/London")
 # Marks around the effective date the rules may need: the 20-school-day absence run before it,
 # and any session already marked after it (no retrospective deletion).
 MARKS_WINDOW = dt.timedelta(days=400)
@@ -57,27 +45,6 @@ def policies_for(settings: DeletionSettings, la_code: str) -> tuple[DeletionPoli
     names = settings.la_policies.get(la_code, [])
     by_name = {p.name: p for p in EXAMPLE_DELETION_POLICIES}
     return tuple(by_name[n].for_las(la_code) for n in names)
-
-
-def recipient_for(planned: str, setting: Setting) -> str:
-    """Planned roles ("la", "la:cme", "safeguarding") become addresses within the setting's LA."""
-    if planned == RECIPIENT_LA:
-        return f"la:{setting.la_code}"
-    if planned == RECIPIENT_LA_CME:
-        return f"la:{setting.la_code}:cme"
-    if planned == RECIPIENT_SAFEGUARDING:
-        return f"safeguarding:{setting.la_code}"
-    return planned
-
-
-def due_by(planned: PlannedNotification) -> dt.datetime | None:
-    if planned.due_at is not None:
-        return planned.due_at
-    if planned.due_by is None:
-        return None
-    # A date deadline runs to the end of that day, local time.
-    end = dt.datetime.combine(planned.due_by, dt.time(23, 59, 59), tzinfo=LONDON)
-    return end.astimezone(dt.UTC)
 
 
 async def gather_facts(
@@ -120,7 +87,7 @@ async def request_deletion(
     now: dt.datetime,
 ) -> RollDeletionDecision:
     """Decide a deletion request and, unless `dry_run`, carry the decision out."""
-    today = now.astimezone(LONDON).date()
+    today = local_date(now)
     facts = await gather_facts(session, request, today=today)
     draft = decide_deletion(facts, policies_for(settings, facts.setting.la_code))
     if request.dry_run:
@@ -143,20 +110,12 @@ async def _carry_out(
     decision_id = f"del_{uuid.uuid4().hex}"
     notification_ids: list[str] = []
     for planned in draft.notifications:
-        note = Notification(
-            id=notification_id("deletion", planned.key),
-            kind=planned.kind,
-            upn=planned.upn,
-            recipient=recipient_for(planned.recipient, setting),
-            due_by=due_by(planned),
-            created_at=now,
-            payload={
-                **dict(planned.payload),
-                "decision_id": decision_id,
-                "ground": request.ground,
-                "setting_id": setting.id,
-                "due_by_is_estimate": planned.due_by_is_estimate,
-            },
+        note = notification_from_plan(
+            planned,
+            setting,
+            now=now,
+            id_prefix="deletion",
+            extra={"decision_id": decision_id, "ground": request.ground, "setting_id": setting.id},
         )
         notification_ids.append(note.id)
         if sink is not None:

@@ -10,22 +10,88 @@ re-run of the same rules enqueues nothing new (DESIGN §6).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Mapping
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.plugins import PluginHost
 from hub.rules.reconcile import Finding
+from hub.rules.returns import (
+    RECIPIENT_LA,
+    RECIPIENT_LA_CME,
+    RECIPIENT_SAFEGUARDING,
+    PlannedNotification,
+)
 from hub.sdk import Capability
 from hub.settings import ConnectionSettings, HubSettings
 from hub.store import NotificationRepository, OutboxRepository
-from hub_contracts import AttendanceMark, Notification, ProposedAction
+from hub_contracts import AttendanceMark, Notification, ProposedAction, Setting
 
 log = structlog.get_logger(__name__)
 
+LONDON = ZoneInfo("Europe/London")
 OUTBOX_NOTIFICATION = "notification"
 OUTBOX_WRITE_MARKS = "write_marks"
+
+
+def local_date(now: dt.datetime) -> dt.date:
+    """Today in England and Wales (school days are local dates)."""
+    return now.astimezone(LONDON).date()
+
+
+def notification_id(*parts: object) -> str:
+    """A deterministic id from a natural key: the same finding never notifies twice."""
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
+    return f"ntf_{digest}"
+
+
+def recipient_for(planned: str, setting: Setting) -> str:
+    """Planned roles ("la", "la:cme", "safeguarding") become addresses within the setting's LA."""
+    if planned == RECIPIENT_LA:
+        return f"la:{setting.la_code}"
+    if planned == RECIPIENT_LA_CME:
+        return f"la:{setting.la_code}:cme"
+    if planned == RECIPIENT_SAFEGUARDING:
+        return f"safeguarding:{setting.la_code}"
+    return planned
+
+
+def due_by(planned: PlannedNotification) -> dt.datetime | None:
+    if planned.due_at is not None:
+        return planned.due_at
+    if planned.due_by is None:
+        return None
+    # A date deadline runs to the end of that day, local time.
+    end = dt.datetime.combine(planned.due_by, dt.time(23, 59, 59), tzinfo=LONDON)
+    return end.astimezone(dt.UTC)
+
+
+def notification_from_plan(
+    planned: PlannedNotification,
+    setting: Setting,
+    *,
+    now: dt.datetime,
+    id_prefix: str,
+    extra: Mapping[str, str] | None = None,
+) -> Notification:
+    """The Notification a rule planned, addressed within the setting's LA, id from its key."""
+    return Notification(
+        id=notification_id(id_prefix, planned.key),
+        kind=planned.kind,
+        upn=planned.upn,
+        recipient=recipient_for(planned.recipient, setting),
+        due_by=due_by(planned),
+        created_at=now,
+        payload={
+            **dict(planned.payload),
+            **dict(extra or {}),
+            "due_by_is_estimate": planned.due_by_is_estimate,
+        },
+    )
 
 
 class NotificationSink(Protocol):

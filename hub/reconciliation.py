@@ -13,14 +13,13 @@ write-backs are persisted before anything is sent (DESIGN §6).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.notifications import NotificationSink
+from hub.notifications import NotificationSink, notification_id
 from hub.rules.calendar import SchoolDays
 from hub.rules.reconcile import (
     Finding,
@@ -65,12 +64,6 @@ def policy_from_settings(settings: ReconcileSettings) -> ReconcilePolicy:
         default_registration_deadline=(settings.default_deadline.am, settings.default_deadline.pm),
         provider_report_deadline_school_days=settings.provider_report_deadline_school_days,
     )
-
-
-def notification_id(*parts: object) -> str:
-    """A deterministic id from a natural key: the same finding never notifies twice."""
-    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
-    return f"ntf_{digest}"
 
 
 @dataclass
