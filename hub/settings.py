@@ -199,6 +199,25 @@ class DeletionSettings(BaseModel):
         return value
 
 
+class AbsenceReturnSettings(BaseModel):
+    """The periodic return of irregular attendance (Wales reg 12(1)) at the LA's interval."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period_days: int = Field(
+        default=28, ge=1, description="Calendar days each return covers, ending on its as-of date."
+    )
+    irregular_attendance_below_pct: float = Field(
+        default=90.0,
+        gt=0,
+        le=100,
+        description="Listed when attendance in the period is below this percentage.",
+    )
+    schedule_every_days: int | None = Field(
+        default=None, ge=1, description="`hub run` builds the return every N days (off if unset)."
+    )
+
+
 class ConnectionSettings(BaseModel):
     """One connected system. Keys other than these belong to the plugin's own config model
     and are validated against it when the connection is built (`hub check`)."""
@@ -256,6 +275,7 @@ class HubSettings(BaseSettings):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
     deletions: DeletionSettings = Field(default_factory=DeletionSettings)
+    absence_returns: AbsenceReturnSettings = Field(default_factory=AbsenceReturnSettings)
     connections: list[ConnectionSettings] = Field(
         default_factory=list, description="One `[[connections]]` table per connected system."
     )
