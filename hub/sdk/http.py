@@ -34,8 +34,13 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    try:
+        # RFC 9110 says delay-seconds is an integer; some gateways send fractions ("0.25").
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if seconds == seconds else None  # NaN is no hint
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
