@@ -69,18 +69,19 @@ def main() -> None:
 @main.command()
 @config_option
 def run(config_path: Path | None) -> None:
-    """Run the service: the HTTP API (and, as they land, the sync scheduler and outbox)."""
+    """Run the service: the HTTP API, the sync scheduler and the outbox dispatcher."""
     settings = _settings(config_path)
     _run(_run_service(settings))
 
 
 async def _run_service(settings: HubSettings) -> int:
+    from hub.engine.scheduler import run_hub
     from hub.runtime import HubRuntime
-    from hub.service import ListenError, serve
+    from hub.service import ListenError
 
     runtime = await HubRuntime.open(settings)
     try:
-        await serve(runtime)
+        await run_hub(runtime)
     except ListenError as exc:
         _fail(str(exc.strerror), 1)
     finally:
@@ -230,6 +231,207 @@ def token_create(
         finally:
             await runtime.close()
         return 0
+
+    _run(go())
+
+
+# --- sync -------------------------------------------------------------------------------
+
+
+@main.command()
+@config_option
+@click.option("--once", is_flag=True, help="Run one pass of every enabled connection and exit.")
+def sync(config_path: Path | None, once: bool) -> None:
+    """Sync connections: one line per connection and stream; exit 1 if any failed."""
+    if not once:
+        _fail("sync: only --once is supported here; `hub run` syncs continuously")
+    settings = _settings(config_path)
+
+    async def go() -> int:
+        from hub.engine import worker_id
+        from hub.engine.destinations import Destinations
+        from hub.engine.sync import SyncEngine
+        from hub.runtime import HubRuntime
+
+        runtime = await HubRuntime.open(settings)
+        destinations = Destinations(settings, runtime.plugins)
+        try:
+            engine = SyncEngine(
+                settings=settings,
+                sessions=runtime.sessions,
+                destinations=destinations,
+                owner=worker_id(settings),
+                rules=runtime.rules,
+            )
+            reports = await engine.sync_once()
+        finally:
+            await destinations.close()
+            await runtime.close()
+        if not reports:
+            click.echo("no enabled connections to sync")
+        for report in reports:
+            for line in report.lines():
+                click.echo(line)
+        return 1 if any(r.failed for r in reports) else 0
+
+    _run(go())
+
+
+# --- dlq --------------------------------------------------------------------------------
+
+
+@main.group()
+def dlq() -> None:
+    """Dead letters: deliveries the outbox gave up on."""
+
+
+@dlq.command("list")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--all", "include_replayed", is_flag=True, help="Include replayed letters.")
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+def dlq_list(config_path: Path | None, as_json: bool, include_replayed: bool, limit: int) -> None:
+    """List dead letters: id, kind, connection/recipient, reason, created_at."""
+    settings = _settings(config_path)
+
+    async def go() -> int:
+        from hub.runtime import HubRuntime
+        from hub.store import DeadLetterRepository, OutboxRepository
+
+        runtime = await HubRuntime.open(settings)
+        try:
+            async with runtime.sessions() as session:
+                letters = await DeadLetterRepository(session).list(
+                    include_replayed=include_replayed, limit=limit
+                )
+                rows = []
+                for letter in letters:
+                    item = await OutboxRepository(session).get(letter.outbox_id)
+                    rows.append(
+                        {
+                            "id": letter.id,
+                            "outbox_id": letter.outbox_id,
+                            "kind": None if item is None else item.kind,
+                            "connection": None if item is None else item.connection,
+                            "recipient": None if item is None else item.recipient,
+                            "idempotency_key": None if item is None else item.idempotency_key,
+                            "attempts": None if item is None else item.attempts,
+                            "reason": letter.reason,
+                            "created_at": letter.created_at.isoformat(),
+                            "replayed_at": (
+                                None
+                                if letter.replayed_at is None
+                                else letter.replayed_at.isoformat()
+                            ),
+                        }
+                    )
+        finally:
+            await runtime.close()
+        if as_json:
+            click.echo(json.dumps(rows, indent=2, sort_keys=True))
+            return 0
+        if not rows:
+            click.echo("no dead letters")
+            return 0
+        click.echo(
+            f"{'ID':>5}  {'KIND':<12} {'CONNECTION / RECIPIENT':<32} {'CREATED AT':<25} REASON"
+        )
+        for row in rows:
+            target = f"{row['connection'] or '-'} / {row['recipient'] or '-'}"
+            reason = str(row["reason"]).splitlines()[0] if row["reason"] else ""
+            if len(reason) > 100:
+                reason = reason[:99] + "…"
+            click.echo(
+                f"{row['id']:>5}  {row['kind'] or '-':<12} {target:<32} "
+                f"{row['created_at']:<25} {reason}"
+            )
+        return 0
+
+    _run(go())
+
+
+@dlq.command("replay")
+@config_option
+@click.argument("letter_id", metavar="ID", type=int)
+def dlq_replay(config_path: Path | None, letter_id: int) -> None:
+    """Put dead letter ID back in the outbox, due now, with its original idempotency key."""
+    settings = _settings(config_path)
+
+    async def go() -> int:
+        from hub.engine.routing import NOTIFICATION
+        from hub.runtime import HubRuntime
+        from hub.store import (
+            ConflictError,
+            DeadLetterRepository,
+            NotFoundError,
+            NotificationRepository,
+        )
+        from hub_contracts import NotificationStatus
+
+        runtime = await HubRuntime.open(settings)
+        try:
+            async with runtime.sessions.begin() as session:
+                item = await DeadLetterRepository(session).replay(
+                    letter_id, now=dt.datetime.now(dt.UTC)
+                )
+                notification_id = item.payload.get("notification_id")
+                if item.kind == NOTIFICATION and isinstance(notification_id, str):
+                    await NotificationRepository(session).set_status(
+                        notification_id, NotificationStatus.PENDING
+                    )
+        except NotFoundError:
+            click.echo(
+                f"hub: dlq replay: no dead letter with id {letter_id} (see `hub dlq list`)",
+                err=True,
+            )
+            return EXIT_USAGE
+        except ConflictError as exc:
+            click.echo(f"hub: dlq replay: {exc}", err=True)
+            return EXIT_USAGE
+        finally:
+            await runtime.close()
+        click.echo(
+            f"dead letter {letter_id} replayed: outbox row {item.id} ({item.kind} to "
+            f"{item.connection}) is due now with idempotency key {item.idempotency_key}"
+        )
+        return 0
+
+    _run(go())
+
+
+# --- audit ------------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit ledger of outbound shares and deletion decisions."""
+
+
+@audit.command("verify")
+@config_option
+def audit_verify(config_path: Path | None) -> None:
+    """Recompute the ledger's hash chain: exit 0 if intact, 1 naming the first bad entry."""
+    settings = _settings(config_path)
+
+    async def go() -> int:
+        from hub.runtime import HubRuntime
+        from hub.store import AuditLedger
+
+        runtime = await HubRuntime.open(settings)
+        try:
+            async with runtime.sessions() as session:
+                result = await AuditLedger(session).verify()
+        finally:
+            await runtime.close()
+        if result.ok:
+            click.echo(f"ok: {result.checked} entries")
+            return 0
+        click.echo(
+            f"audit ledger broken at entry seq {result.first_bad_seq}: its hash, link or "
+            f"sequence number does not match ({result.checked} entries checked)",
+            err=True,
+        )
+        return 1
 
     _run(go())
 

@@ -41,7 +41,7 @@ async def run_demo(
 
     runtime = await HubRuntime.open(settings, migrate_now=True)
     try:
-        loaded = [i for i in runtime.plugins.inventory() if i.status == "loaded"]
+        loaded = [i for i in runtime.plugins.inventory() if i.status == "loaded" and i.adapters]
         say(
             f"1. Found {len(loaded)} adapter plugins through the attendance_hub.plugins entry "
             f"points: {', '.join(i.name for i in loaded)}."

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.engine.routing import enqueue_notification, enqueue_write_marks
 from hub.plugins import PluginHost
 from hub.rules.reconcile import Finding
 from hub.rules.returns import (
@@ -28,14 +29,12 @@ from hub.rules.returns import (
 )
 from hub.sdk import Capability
 from hub.settings import ConnectionSettings, HubSettings
-from hub.store import NotificationRepository, OutboxRepository
+from hub.store import NotificationRepository
 from hub_contracts import AttendanceMark, Notification, ProposedAction, Setting
 
 log = structlog.get_logger(__name__)
 
 LONDON = ZoneInfo("Europe/London")
-OUTBOX_NOTIFICATION = "notification"
-OUTBOX_WRITE_MARKS = "write_marks"
 
 
 def local_date(now: dt.datetime) -> dt.date:
@@ -119,16 +118,6 @@ class NotificationSink(Protocol):
         ...
 
 
-def routes_for(settings: HubSettings, kind: str, la_code: str | None) -> list[str]:
-    """Connection names for a notification kind in an LA, in configured order, no repeats."""
-    names: list[str] = []
-    for route in settings.routes:
-        if route.kind == kind and (route.la_code is None or route.la_code == la_code):
-            names.extend(n for n in route.connections if n not in names)
-    enabled = {c.name for c in settings.connections if c.enabled}
-    return [n for n in names if n in enabled]
-
-
 def writer_for(
     settings: HubSettings, plugins: PluginHost, setting_id: str
 ) -> ConnectionSettings | None:
@@ -143,7 +132,8 @@ def writer_for(
 
 
 class OutboxSink:
-    """The production `NotificationSink`: notifications table + outbox rows."""
+    """The production `NotificationSink`: the notifications table plus outbox rows, routed by
+    `[[routes]]` (`hub.engine.routing`)."""
 
     def __init__(self, settings: HubSettings, plugins: PluginHost) -> None:
         self.settings = settings
@@ -158,23 +148,11 @@ class OutboxSink:
         now: dt.datetime,
     ) -> bool:
         created = await NotificationRepository(session).add(notification)
-        if not created:
-            return False
-        outbox = OutboxRepository(session)
-        targets = routes_for(self.settings, notification.kind.value, la_code)
-        for name in targets:
-            await outbox.enqueue(
-                OUTBOX_NOTIFICATION,
-                {"notification_id": notification.id},
-                f"{notification.id}:{name}",
-                now=now,
-                connection=name,
-                recipient=notification.recipient,
+        if created:
+            await enqueue_notification(
+                session, self.settings, notification, la_code=la_code, now=now
             )
-        if not targets:
-            # Stays pending and visible (GET /v1/notifications, overdue metric) until routed.
-            log.warning("notification_unrouted", kind=notification.kind.value, la_code=la_code)
-        return True
+        return created
 
     async def write_back(
         self,
@@ -198,12 +176,13 @@ class OutboxSink:
             source_ref=finding.discrepancy_id,
             recorded_at=now,
         )
-        key = f"write:{finding.discrepancy_id}:{setting_id}:{action.code}"
-        enqueued = await OutboxRepository(session).enqueue(
-            OUTBOX_WRITE_MARKS,
-            {"marks": [mark.model_dump(mode="json")], "discrepancy_id": finding.discrepancy_id},
-            key,
+        enqueued = await enqueue_write_marks(
+            session,
+            conn.name,
+            [mark],
             now=now,
-            connection=conn.name,
+            ref=finding.discrepancy_id,
+            # One write-back per finding, setting and proposed code, however often it is judged.
+            key=f"{finding.discrepancy_id}:{setting_id}:{action.code}",
         )
         return enqueued.created

@@ -10,6 +10,7 @@ import structlog
 from aiohttp import web
 
 from hub.api.app import create_app
+from hub.api.metrics import HubMetrics
 from hub.runtime import HubRuntime
 
 log = structlog.get_logger(__name__)
@@ -31,7 +32,9 @@ async def serve(
     lets in-flight ones finish, then closes the database engine.
     """
     api = runtime.settings.api
-    runner = web.AppRunner(create_app(runtime), access_log=None)
+    # The API's metrics share the runtime's registry, where the engine's metrics live too.
+    app = create_app(runtime, HubMetrics(registry=runtime.metrics_registry), rules=runtime.rules)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, api.host, api.port)
     try:

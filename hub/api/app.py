@@ -1,42 +1,74 @@
-"""The aiohttp application: health, readiness and metrics (the /v1 API grows here)."""
+"""The aiohttp application: the /v1 API, webhooks, health, readiness, metrics and OpenAPI.
+
+Every endpoint is declared once in `hub.api.routes.ROUTES`; this module wires that table, the
+middlewares and the app-owned resources (one outbound `aiohttp.ClientSession`, opened on startup
+and closed on cleanup through `cleanup_ctx`).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+
+import aiohttp
 from aiohttp import web
 
 import hub
+from hub.api.context import STATE, ApiState
 from hub.api.metrics import HubMetrics
+from hub.api.middleware import errors, observe
+from hub.api.openapi import build_openapi
+from hub.api.routes import ROUTES
+from hub.api.routing import add_routes
+from hub.ingest import RulesRunner
 from hub.runtime import HubRuntime
 
 RUNTIME: web.AppKey[HubRuntime] = web.AppKey("runtime", HubRuntime)
 METRICS: web.AppKey[HubMetrics] = web.AppKey("metrics", HubMetrics)
 
-
-async def healthz(request: web.Request) -> web.Response:
-    """Liveness: the process is up and serving. Needs no token."""
-    return web.json_response({"status": "ok", "version": hub.__version__})
+#: Outbound calls made while handling a request (webhook adapters) must not hang it.
+CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=10)
 
 
-async def readyz(request: web.Request) -> web.Response:
-    """Readiness: database reachable and migrated. Needs no token."""
-    readiness = await request.app[RUNTIME].readiness()
-    request.app[METRICS].ready.set(1 if readiness.ready else 0)
-    if readiness.ready:
-        return web.json_response({"status": "ready"})
-    return web.json_response({"status": "not_ready", "reason": readiness.reason}, status=503)
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
-async def metrics(request: web.Request) -> web.Response:
-    body = request.app[METRICS].render()
-    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
+def create_app(
+    runtime: HubRuntime,
+    hub_metrics: HubMetrics | None = None,
+    *,
+    rules: RulesRunner | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> web.Application:
+    """The API application.
 
-
-def create_app(runtime: HubRuntime, hub_metrics: HubMetrics | None = None) -> web.Application:
-    app = web.Application(client_max_size=runtime.settings.api.max_body_bytes)
+    `hub_metrics` defaults to metrics on the runtime's registry, where the engine's metrics
+    are registered too, so `/metrics` renders both. `rules` runs for marks posted or pushed
+    (`ingest_marks`); `clock` replaces the wall clock (tests).
+    """
+    metrics = hub_metrics or HubMetrics(registry=runtime.metrics_registry)
+    metrics.info.labels(version=hub.__version__).set(1)
+    # client_max_size caps bodies read without a Content-Length (chunked) too.
+    app = web.Application(
+        client_max_size=runtime.settings.api.max_body_bytes, middlewares=[observe, errors]
+    )
+    state = ApiState(runtime=runtime, metrics=metrics, rules=rules, clock=clock or _utc_now)
+    state.openapi = build_openapi(ROUTES)
+    app[STATE] = state
     app[RUNTIME] = runtime
-    app[METRICS] = hub_metrics or HubMetrics()
-    app[METRICS].info.labels(version=hub.__version__).set(1)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+    app[METRICS] = metrics
+    add_routes(app, ROUTES)
+    app.cleanup_ctx.append(_http_client)
     return app
+
+
+async def _http_client(app: web.Application) -> AsyncIterator[None]:
+    state = app[STATE]
+    async with aiohttp.ClientSession(
+        timeout=CLIENT_TIMEOUT, connector=aiohttp.TCPConnector(limit=20)
+    ) as session:
+        state.http = session
+        yield
+        state.http = None
+        state.adapters.clear()

@@ -82,12 +82,18 @@ class ConnectionHttpClient:
                 timeout=aiohttp.ClientTimeout(total=total),
                 allow_redirects=False,
             ) as resp:
-                body = await resp.content.read(self.max_response_bytes + 1)
-                if len(body) > self.max_response_bytes:
-                    raise ContractViolation(
-                        f"{where.scheme}://{where.netloc}{where.path} returned more than "
-                        f"{self.max_response_bytes} bytes"
-                    )
+                # StreamReader.read(n) returns what has arrived, not all of it: read to EOF.
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in resp.content.iter_chunked(64 * 1024):
+                    size += len(chunk)
+                    if size > self.max_response_bytes:
+                        raise ContractViolation(
+                            f"{where.scheme}://{where.netloc}{where.path} returned more than "
+                            f"{self.max_response_bytes} bytes"
+                        )
+                    chunks.append(chunk)
+                body = b"".join(chunks)
                 return HttpResponse(
                     status=resp.status, headers=dict(resp.headers), body=body, url=str(resp.url)
                 )

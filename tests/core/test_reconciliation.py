@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.engine.routing import WRITE_MARKS as OUTBOX_WRITE_MARKS
 from hub.ingest import ingest_marks, ingest_reference
-from hub.notifications import OUTBOX_WRITE_MARKS, OutboxSink
+from hub.notifications import OutboxSink
 from hub.plugins import PluginHost
 from hub.reconciliation import ReconciliationRunner
 from hub.settings import HubSettings

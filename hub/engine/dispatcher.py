@@ -1,0 +1,399 @@
+"""The outbox dispatcher: deliver every pending row exactly once, as far as the receiver sees.
+
+One pass claims due rows under a lease (committed at once, so other workers skip them),
+delivers them — rows of one connection in order, connections in parallel — and settles each
+row in its own transaction:
+
+- delivered: the receipt, the notification's status, the row's ``delivered`` state and an
+  audit-ledger entry (what, to whom, why, lawful basis) commit together;
+- transient failure (`TransientError`, `RateLimited`, `AuthError`, a timeout, a disabled
+  connection): the row is rescheduled with exponential backoff and jitter (`Backoff`), or at the
+  vendor's `Retry-After`; after ``outbox.max_attempts`` attempts it becomes a dead letter;
+- permanent failure (`PermanentError`, `ContractViolation`, `ConfigError`, a missing
+  notification, a bug in a plugin): a dead letter at once, with the reason.
+
+Delivery is at least once (a crash after the receiver acted but before the commit means a
+second attempt) and every attempt carries the row's deterministic idempotency key, so a
+receiver that honours it applies each delivery once. Every failure is logged with the outbox
+id, connection and error class — never a payload.
+
+Shutdown (`run` with `stop` set): no new rows are claimed or started; deliveries in flight get
+`drain_timeout` seconds to finish, then are cancelled; every lease still held is given back
+(`OutboxRepository.release`) so another worker takes the rows at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.engine.backoff import Backoff
+from hub.engine.clock import Abandoned, finish_or_abandon, pause, utcnow
+from hub.engine.delivery import Delivered, Unsendable, deliver_row
+from hub.engine.destinations import Destinations
+from hub.engine.health import describe_error, load_health, record_failure, record_success
+from hub.engine.metrics import EngineMetrics
+from hub.engine.routing import NOTIFICATION, WRITE_MARKS, notification_key_prefix
+from hub.engine.sharing import share_record
+from hub.sdk import AdapterError, AuthError, ConfigError, TransientError
+from hub.settings import HubSettings
+from hub.store import (
+    AuditLedger,
+    ConflictError,
+    DeliveryReceiptRepository,
+    NotificationRepository,
+    OutboxItem,
+    OutboxRepository,
+    OutboxStatus,
+)
+from hub.store.models import OutboxRow
+from hub_contracts import Notification, NotificationStatus
+
+__all__ = ["DispatchSummary", "Dispatcher"]
+
+log = structlog.get_logger(__name__)
+
+AUDIT_ACTOR = "engine"
+AUDIT_ACTION = "share"
+#: Share of the lease a single delivery may take, so it settles before the lease runs out.
+_DELIVERY_SHARE_OF_LEASE = 0.8
+_MAX_REASON_CHARS = 4000
+
+
+@dataclass
+class DispatchSummary:
+    """What one pass did; `claimed` counts rows leased in the pass."""
+
+    claimed: int = 0
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    lease_lost: int = 0
+    released: int = 0
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+class _LeaseLost(Exception):
+    """Our lease on the row ran out and another worker took it: roll back, change nothing."""
+
+
+class Dispatcher:
+    """Delivers outbox rows for one worker (`owner`, its name in leases)."""
+
+    def __init__(
+        self,
+        *,
+        settings: HubSettings,
+        sessions: async_sessionmaker[AsyncSession],
+        destinations: Destinations,
+        owner: str,
+        metrics: EngineMetrics | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        backoff: Backoff | None = None,
+        drain_timeout: float = 30.0,
+    ) -> None:
+        self.settings = settings
+        self.config = settings.outbox
+        self.sessions = sessions
+        self.destinations = destinations
+        self.owner = owner
+        self.metrics = metrics
+        self.clock = clock
+        self.backoff = backoff or Backoff.from_settings(settings.outbox)
+        self.drain_timeout = drain_timeout
+        self.delivery_timeout = max(0.5, self.config.lease_seconds * _DELIVERY_SHARE_OF_LEASE)
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, *, wakeup: asyncio.Event | None = None) -> None:
+        """Deliver until `stop` is set, polling every ``poll_interval_seconds`` or as soon as
+        `wakeup` is set (the API sets it after enqueuing)."""
+        log.info("dispatcher_started", worker=self.owner)
+        failures = 0
+        try:
+            while not stop.is_set():
+                if wakeup is not None:
+                    wakeup.clear()
+                summary = await self._pass_until_stopped(stop)
+                if summary is None:  # the pass itself failed (database down, say)
+                    failures += 1
+                    await pause(stop, self.backoff.delay(failures))
+                    continue
+                failures = 0
+                if summary.claimed >= self.config.batch_size:
+                    continue  # more may be due right now
+                await pause(stop, self.config.poll_interval_seconds, wakeup=wakeup)
+        finally:
+            await self._release()
+            log.info("dispatcher_stopped", worker=self.owner)
+
+    async def _pass_until_stopped(self, stop: asyncio.Event) -> DispatchSummary | None:
+        """One pass; if `stop` is set meanwhile, in-flight deliveries get `drain_timeout`."""
+        try:
+            return await finish_or_abandon(
+                self.dispatch_once(stop=stop), stop, grace=self.drain_timeout
+            )
+        except Abandoned:
+            log.warning("dispatcher_drain_timeout", worker=self.owner)
+            return DispatchSummary()  # the leases are released by `run`
+        except Exception as exc:  # isolation boundary: log, back off, keep the loop alive
+            log.error("dispatcher_pass_failed", worker=self.owner, error_class=type(exc).__name__)
+            return None
+
+    async def _release(self) -> None:
+        try:
+            async with self.sessions.begin() as session:
+                released = await OutboxRepository(session).release(self.owner)
+        except Exception as exc:  # the leases then expire by themselves; nothing is lost
+            log.error("outbox_release_failed", worker=self.owner, error_class=type(exc).__name__)
+            return
+        if released:
+            log.info("outbox_leases_released", worker=self.owner, count=released)
+
+    # -- one pass -----------------------------------------------------------------------------
+
+    async def dispatch_once(self, *, stop: asyncio.Event | None = None) -> DispatchSummary:
+        """Claim due rows and deliver them; returns what happened."""
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            items = await OutboxRepository(session).claim_due(
+                self.owner,
+                limit=self.config.batch_size,
+                lease_seconds=self.config.lease_seconds,
+                now=now,
+            )
+        summary = DispatchSummary(claimed=len(items))
+        if not items:
+            return summary
+        groups: dict[str | None, list[OutboxItem]] = {}
+        for item in items:
+            groups.setdefault(item.connection, []).append(item)
+        async with asyncio.TaskGroup() as tg:
+            for group in groups.values():
+                tg.create_task(self._deliver_in_order(group, summary, stop))
+        if stop is not None and stop.is_set():
+            await self._release()
+        return summary
+
+    async def _deliver_in_order(
+        self, items: Sequence[OutboxItem], summary: DispatchSummary, stop: asyncio.Event | None
+    ) -> None:
+        for item in items:
+            if stop is not None and stop.is_set():
+                return  # not started: released by the caller
+            try:
+                outcome = await self.deliver(item)
+            except Exception as exc:  # isolation boundary: the database failed us, not the row
+                # This connection's remaining rows stay leased and come back when the lease
+                # runs out; other connections' deliveries carry on.
+                log.error(
+                    "delivery_unsettled",
+                    outbox_id=item.id,
+                    connection=item.connection,
+                    error_class=type(exc).__name__,
+                )
+                return
+            summary.add(outcome)
+
+    async def deliver(self, item: OutboxItem) -> str:
+        """Deliver one claimed row and settle it; returns the outcome (`delivered`, `retried`,
+        `dead` or `lease_lost`). Database errors propagate (the lease then expires)."""
+        bound = log.bind(
+            outbox_id=item.id, connection=item.connection, kind=item.kind, attempt=item.attempts
+        )
+        try:
+            notification = await self._notification_of(item)
+        except Unsendable as exc:
+            return await self._settle_failure(item, exc, bound)
+        try:
+            attempt = deliver_row(item, notification, self.destinations, now=self.clock())
+            try:
+                async with asyncio.timeout(self.delivery_timeout):
+                    delivered = await attempt
+            except TimeoutError as exc:
+                raise TransientError(
+                    f"delivery took longer than {self.delivery_timeout:g}s"
+                ) from exc
+        except asyncio.CancelledError:
+            raise
+        except (AdapterError, Unsendable) as exc:
+            return await self._settle_failure(item, exc, bound)
+        except Exception as exc:  # isolation boundary: a plugin bug dead-letters the row
+            bound.error("delivery_crashed", error_class=type(exc).__name__)
+            return await self._settle_failure(item, exc, bound)
+        return await self._settle_success(item, delivered, bound)
+
+    # -- delivering ---------------------------------------------------------------------------
+
+    async def _notification_of(self, item: OutboxItem) -> Notification | None:
+        if item.kind != NOTIFICATION:
+            return None
+        notification_id = item.payload.get("notification_id")
+        if not isinstance(notification_id, str):
+            raise Unsendable("outbox payload has no notification_id")
+        async with self.sessions() as session:
+            notification = await NotificationRepository(session).get(notification_id)
+        if notification is None:
+            raise Unsendable(f"notification {notification_id!r} does not exist")
+        return notification
+
+    # -- settling -----------------------------------------------------------------------------
+
+    async def _settle_success(self, item: OutboxItem, delivered: Delivered, bound: Any) -> str:
+        now = self.clock()
+        try:
+            async with self.sessions.begin() as session:
+                if not await OutboxRepository(session).mark_delivered(item.id, self.owner, now=now):
+                    raise _LeaseLost
+                await DeliveryReceiptRepository(session).add(delivered.receipt)
+                notification = delivered.notification
+                if notification is not None and not await _undelivered_siblings(
+                    session, notification.id
+                ):
+                    await NotificationRepository(session).set_status(
+                        notification.id, NotificationStatus.DELIVERED, delivered_at=now
+                    )
+                await AuditLedger(session).append(
+                    AUDIT_ACTOR,
+                    AUDIT_ACTION,
+                    _subject(item, notification),
+                    share_record(
+                        kind=delivered.share_kind,
+                        to=str(item.connection),
+                        recipient=item.recipient,
+                        what={**delivered.what, "outbox_id": item.id},
+                        idempotency_key=item.idempotency_key,
+                        external_ref=delivered.receipt.external_ref,
+                        worker=self.owner,
+                    ),
+                    at=now,
+                )
+                if (
+                    item.connection is not None
+                    and self._is_notifier(item.connection)
+                    and (await load_health(session, item.connection)).status != "ok"
+                ):
+                    await record_success(session, item.connection, now=now)
+        except _LeaseLost:
+            return self._lease_lost(item, bound)
+        self._count(item, "delivered")
+        if delivered.rejected:
+            bound.warning(
+                "write_back_rejected",
+                count=len(delivered.rejected),
+                indexes=[r["index"] for r in delivered.rejected],
+            )
+        if item.kind == WRITE_MARKS and self.metrics is not None:
+            n_rejected = len(delivered.rejected)
+            n_accepted = int(delivered.what["marks"]) - n_rejected
+            labels = {"connection": str(item.connection)}
+            self.metrics.write_back_records.labels(**labels, outcome="accepted").inc(n_accepted)
+            self.metrics.write_back_records.labels(**labels, outcome="rejected").inc(n_rejected)
+        bound.info("delivered", external_ref=delivered.receipt.external_ref)
+        return "delivered"
+
+    async def _settle_failure(self, item: OutboxItem, error: BaseException, bound: Any) -> str:
+        now = self.clock()
+        retryable = isinstance(error, TransientError | AuthError)
+        exhausted = item.attempts >= self.config.max_attempts
+        reason = _reason(error)
+        retry_at: dt.datetime | None = None
+        if retryable and not exhausted:
+            retry_at = self.backoff.retry_at(now, item.attempts, error)
+        elif retryable:
+            reason = f"gave up after {item.attempts} attempts; last error: {reason}"
+        notification_id = item.payload.get("notification_id") if item.kind == NOTIFICATION else None
+        try:
+            async with self.sessions.begin() as session:
+                if isinstance(error, AuthError | ConfigError) and item.connection is not None:
+                    await record_failure(session, item.connection, error, now=now, failing=True)
+                outbox = OutboxRepository(session)
+                if retry_at is not None:
+                    if not await outbox.mark_failed(
+                        item.id, self.owner, error=reason, retry_at=retry_at
+                    ):
+                        raise _LeaseLost
+                    status = NotificationStatus.FAILED
+                else:
+                    try:
+                        await outbox.to_dead_letter(item.id, self.owner, reason=reason, now=now)
+                    except ConflictError as exc:
+                        raise _LeaseLost from exc
+                    status = NotificationStatus.DEAD
+                if isinstance(notification_id, str):
+                    await NotificationRepository(session).set_status(notification_id, status)
+        except _LeaseLost:
+            return self._lease_lost(item, bound)
+        if retry_at is not None:
+            bound.warning(
+                "delivery_failed",
+                error_class=type(error).__name__,
+                error=describe_error(error),
+                retry_at=retry_at.isoformat(),
+            )
+            self._count(item, "retry")
+            return "retried"
+        bound.error(
+            "delivery_dead_lettered",
+            error_class=type(error).__name__,
+            error=describe_error(error),
+            exhausted=retryable,
+        )
+        self._count(item, "dead")
+        return "dead"
+
+    def _is_notifier(self, connection: str) -> bool:
+        try:
+            return self.destinations.kind(connection) == "notifier"
+        except ConfigError:
+            return False
+
+    def _lease_lost(self, item: OutboxItem, bound: Any) -> str:
+        # Another worker took the row after our lease ran out; it delivers again under the same
+        # idempotency key, so the receiver still applies it once.
+        bound.warning("delivery_lease_lost", worker=self.owner)
+        self._count(item, "lease_lost")
+        return "lease_lost"
+
+    def _count(self, item: OutboxItem, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.deliveries.labels(
+                connection=str(item.connection), kind=item.kind, outcome=outcome
+            ).inc()
+
+
+async def _undelivered_siblings(session: AsyncSession, notification_id: str) -> int:
+    """Deliveries of the same notification to other connections that are not done yet."""
+    o = OutboxRow.__table__.c
+    prefix = notification_key_prefix(notification_id)
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = select(func.count()).where(
+        o.idempotency_key.like(pattern, escape="\\"),
+        o.status != OutboxStatus.DELIVERED.value,
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+def _subject(item: OutboxItem, notification: Notification | None) -> str:
+    if notification is not None:
+        return f"notification:{notification.id}"
+    return f"outbox:{item.id}"
+
+
+def _reason(error: BaseException) -> str:
+    """The dead-letter / last-error text operators see (kept in the database, not logged)."""
+    if isinstance(error, AdapterError | Unsendable):
+        return f"{type(error).__name__}: {error}"[:_MAX_REASON_CHARS]
+    # A bug in a plugin or the hub: keep the traceback for whoever fixes it.
+    text = "".join(traceback.format_exception(error))
+    return f"unexpected {type(error).__name__}: {text}"[:_MAX_REASON_CHARS]
