@@ -85,34 +85,54 @@ async def check_connections(
 ) -> int:
     """Validate every connection's settings, then ask each adapter to reach its system.
 
+    Notifier connections (e.g. `webhook`, `email`) are built — which validates their settings
+    and secret references — and checked too when the notifier offers a `check()`.
     Returns the exit code: 0 all good, 2 a configuration problem, 1 a connection unreachable.
     """
+    from hub.engine.destinations import Destinations
+
     if host is None:
         host = PluginHost()
         host.load(allow=settings.plugins.allow, block=settings.plugins.block)
-    configs: list[tuple[ConnectionSettings, Any]] = []
-    for conn in settings.connections:
-        try:
-            configs.append((conn, adapter_config(host, conn, base_dir=base_dir)))
-        except ConfigError as exc:
-            echo(f"hub: config error: {exc}")
-            return 2
-    echo(f"configuration ok: {len(configs)} connection(s), database {_backend(settings)}")
-    failures = 0
-    async with aiohttp.ClientSession() as session:
-        for conn, _config in configs:
+    destinations = Destinations(settings, host, base_dir=base_dir)
+    try:
+        built = []
+        for conn in settings.connections:
+            if destinations.kind(conn.name) == "unknown":
+                known = ", ".join(sorted({*host.adapters, *host.notifiers})) or "none installed"
+                echo(
+                    f"hub: config error: connections.{conn.name}.plugin: no adapter or notifier "
+                    f"plugin named {conn.plugin!r} ({known})"
+                )
+                return 2
+            try:
+                built.append((conn, destinations.get(conn.name)))
+            except AdapterConfigError as exc:
+                message = str(exc).removeprefix(f"connection {conn.name!r}: ")
+                if not message.startswith(f"connections.{conn.name}"):
+                    message = f"connections.{conn.name}: {message}"
+                echo(f"hub: config error: {message}")
+                return 2
+        echo(f"configuration ok: {len(built)} connection(s), database {_backend(settings)}")
+        failures = 0
+        for conn, destination in built:
             if not conn.enabled:
                 echo(f"{conn.name}: disabled, not checked")
                 continue
-            adapter = build_adapter(host, conn, session, base_dir=base_dir)
+            check = getattr(destination, "check", None)
+            if check is None:
+                echo(f"{conn.name}: ok (notifier; configuration valid, nothing to reach yet)")
+                continue
             try:
-                await adapter.check()
+                await check()
             except AdapterError as exc:
                 failures += 1
                 echo(f"{conn.name}: FAILED ({type(exc).__name__}): {exc}")
             else:
                 echo(f"{conn.name}: ok")
-    return 1 if failures else 0
+        return 1 if failures else 0
+    finally:
+        await destinations.close()
 
 
 def _backend(settings: HubSettings) -> str:

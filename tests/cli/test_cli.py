@@ -123,3 +123,18 @@ la_code = "999"
     assert result.returncode == 1, result.stdout + result.stderr
     assert "configuration ok: 1 connection(s)" in result.stdout
     assert "la-one: FAILED" in result.stdout
+
+
+def test_check_accepts_a_notifier_connection(run_hub: RunHub, tmp_path: Path) -> None:
+    (tmp_path / "hub.toml").write_text(
+        '[[connections]]\nname = "la-hook"\nplugin = "webhook"\n'
+        'url = "http://127.0.0.1:9/hook"\nsecret = "env:HOOK_SECRET"\n',
+        encoding="utf-8",
+    )
+    missing = run_hub("check")
+    assert missing.returncode == 2
+    assert "connections.la-hook: secret: env:HOOK_SECRET" in missing.stdout + missing.stderr
+    ok = run_hub("check", env={"HOOK_SECRET": "synthetic-secret"})
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "la-hook: ok (notifier" in ok.stdout
+    assert "synthetic-secret" not in ok.stdout + ok.stderr
