@@ -1,4 +1,4 @@
-"""Packaging and registration of the cpoms plugin (the adapter itself arrives in issue #6)."""
+"""Packaging, registration and configuration of the cpoms plugin."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from hub.sdk import (
     AdapterRegistry,
     Capability,
     HttpResponse,
-    PermanentError,
     check_adapter_class,
     config_json_schema,
     secret_fields,
@@ -74,10 +73,18 @@ def test_config_refuses_unknown_keys() -> None:
         CpomsConfig.model_validate({**SYNTHETIC_CONFIG, "base_ulr": "http://typo"})
 
 
-async def test_adapter_methods_say_they_are_not_implemented_yet() -> None:
-    config = CpomsConfig.model_validate(SYNTHETIC_CONFIG)
+def test_config_categories_merge_over_the_defaults() -> None:
+    config = CpomsConfig.model_validate(
+        {**SYNTHETIC_CONFIG, "categories": {"children_missing_education": ["CME"]}}
+    )
     adapter = CpomsAdapter(config, NoNetwork(), connection_name="synthetic-cpoms")
-    with pytest.raises(PermanentError, match=r"not yet implemented \(issue #6\)"):
-        await adapter.check()
-    with pytest.raises(PermanentError, match=r"not yet implemented \(issue #6\)"):
-        await adapter.concern_status("synthetic-ref")
+    assert adapter.categories["children_missing_education"] == ("CME",)
+    assert adapter.categories["safeguarding_alert"] == ("Attendance",)
+    assert adapter.flag_categories["looked_after"] == "Looked After Children"
+    assert config.http_timeout is None
+
+
+def test_vendor_fields_with_pupil_data_are_masked_in_logs() -> None:
+    fields = set(plugin.hub_sensitive_fields())
+    assert fields == set(plugin.SENSITIVE_FIELDS)
+    assert all(isinstance(name, str) and name for name in fields)

@@ -1,7 +1,8 @@
-"""Packaging and registration of the one plugin (the adapter itself arrives in issue #6)."""
+"""Packaging, registration and configuration of the one plugin."""
 
 from __future__ import annotations
 
+import datetime as dt
 from importlib.metadata import entry_points
 
 import pydantic
@@ -18,6 +19,7 @@ from hub.sdk import (
     config_json_schema,
     secret_fields,
 )
+from hub_contracts import Notification, NotificationKind
 from hub_one import plugin
 from hub_one.adapter import OneAdapter, OneConfig
 
@@ -76,10 +78,29 @@ def test_config_refuses_unknown_keys() -> None:
         OneConfig.model_validate({**SYNTHETIC_CONFIG, "base_ulr": "http://typo"})
 
 
-async def test_adapter_methods_say_they_are_not_implemented_yet() -> None:
+async def test_declared_sends_refuse_kinds_before_any_request() -> None:
     config = OneConfig.model_validate(SYNTHETIC_CONFIG)
     adapter = OneAdapter(config, NoNetwork(), connection_name="synthetic-one")
-    with pytest.raises(PermanentError, match=r"not yet implemented \(issue #6\)"):
-        await adapter.check()
-    with pytest.raises(PermanentError, match=r"not yet implemented \(issue #6\)"):
-        await adapter.read_roll(None)
+    alert = Notification(
+        id="n-1",
+        kind=NotificationKind.SAFEGUARDING_ALERT,
+        recipient="la:999",
+        created_at=dt.datetime(2025, 1, 20, tzinfo=dt.UTC),
+    )
+    with pytest.raises(PermanentError, match="safeguarding_alert"):
+        await adapter.send_notification(alert, "k")
+
+
+def test_config_defaults_and_bounds() -> None:
+    config = OneConfig.model_validate(SYNTHETIC_CONFIG)
+    assert (config.page_size, config.http_timeout) == (100, None)
+    with pytest.raises(pydantic.ValidationError, match="page_size"):
+        OneConfig.model_validate({**SYNTHETIC_CONFIG, "page_size": 0})
+    with pytest.raises(pydantic.ValidationError, match="la_code"):
+        OneConfig.model_validate({**SYNTHETIC_CONFIG, "la_code": "99"})
+
+
+def test_vendor_fields_with_pupil_data_are_masked_in_logs() -> None:
+    fields = set(plugin.hub_sensitive_fields())
+    assert fields == set(plugin.SENSITIVE_FIELDS)
+    assert all(isinstance(name, str) and name for name in fields)

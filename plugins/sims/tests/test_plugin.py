@@ -1,4 +1,4 @@
-"""Packaging and registration of the sims plugin (the adapter itself arrives in issue #6)."""
+"""Packaging, registration and configuration of the sims plugin."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from hub.sdk import (
     PLUGIN_API_VERSION,
     AdapterRegistry,
     Capability,
-    HttpResponse,
-    PermanentError,
     check_adapter_class,
     config_json_schema,
     secret_fields,
@@ -36,13 +34,6 @@ SYNTHETIC_CONFIG: dict[str, object] = dict(
     school_id="6799999",
     webhook_secret="synthetic-webhook-secret",
 )
-
-
-class NoNetwork:
-    """An HttpClient that fails the test if the adapter touches the network."""
-
-    async def request(self, method: str, url: str, **kwargs: object) -> HttpResponse:
-        raise AssertionError(f"unexpected request {method} {url}")
 
 
 def test_entry_point_is_discoverable() -> None:
@@ -87,10 +78,17 @@ def test_sensitive_fields_cover_the_credentials() -> None:
     assert {"client_secret", "subscription_key", "ocp-apim-subscription-key"} <= fields
 
 
-async def test_adapter_methods_say_they_are_not_implemented_yet() -> None:
-    config = SimsConfig.model_validate(SYNTHETIC_CONFIG)
-    adapter = SimsAdapter(config, NoNetwork(), connection_name="synthetic-sims")
-    with pytest.raises(PermanentError, match=r"not yet implemented \(issue #6\)"):
-        await adapter.check()
-    with pytest.raises(PermanentError, match=r"not yet implemented \(issue #6\)"):
-        await adapter.read_marks(None)
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        pytest.param(
+            {"attendance_from": "2026-02-01", "attendance_to": "2026-01-31"},
+            "before",
+            id="range-reversed",
+        ),
+        pytest.param({"school_id": "no spaces allowed"}, "school_id", id="school-id"),
+    ],
+)
+def test_config_refuses_inconsistent_settings(changes: dict[str, object], problem: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match=problem):
+        SimsConfig.model_validate({**SYNTHETIC_CONFIG, **changes})

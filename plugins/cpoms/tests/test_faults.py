@@ -1,0 +1,71 @@
+"""Faults injected by the CPOMS emulator are classified into the SDK's errors, and a delivery
+retried after any of them logs exactly one incident."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hub.sdk import AuthError, ContractViolation, RateLimited, TransientError
+from hub.testing.faults import Fault
+
+
+async def test_a_rejected_token_is_an_auth_error(rig: Any) -> None:
+    with pytest.raises(AuthError):
+        await rig.adapter_with(api_token="not-the-token").check()
+
+
+async def test_429_carries_the_retry_after_hint(rig: Any) -> None:
+    rig.faults.configure([Fault.RATE_LIMIT], retry_after=4)
+    with pytest.raises(RateLimited) as caught:
+        await rig.adapter.raise_concern(rig.alert(), "k")
+    assert caught.value.retry_after == 4.0
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (Fault.SERVER_ERROR, (TransientError,)),
+        (Fault.UNAUTHORIZED, (AuthError,)),
+        (Fault.TIMEOUT, (TransientError,)),
+        (Fault.RESET, (TransientError,)),
+        (Fault.MALFORMED, (ContractViolation,)),
+        (Fault.TRUNCATED, (TransientError, ContractViolation)),
+    ],
+)
+async def test_status_read_under_faults(
+    rig: Any, fault: Fault, expected: tuple[type[Exception], ...]
+) -> None:
+    receipt = await rig.adapter.raise_concern(rig.alert(), "k")
+    rig.faults.configure([fault] * 3, timeout_seconds=5)  # the adapter gives up after 1 s
+    with pytest.raises(expected):
+        await rig.adapter.concern_status(receipt.external_ref)
+
+
+@pytest.mark.parametrize(
+    "step", ["/api/incidents", "/api/students", "/api/categories"], ids=lambda p: p.split("/")[-1]
+)
+@pytest.mark.parametrize("fault", [Fault.SERVER_ERROR, Fault.MALFORMED, Fault.TIMEOUT])
+async def test_a_retry_after_a_fault_at_any_step_logs_one_incident(
+    rig: Any, step: str, fault: Fault
+) -> None:
+    # raise_concern searches, looks the student up, reads the categories, then creates.
+    rig.faults.configure([fault], path_prefix=step, timeout_seconds=5)
+    with pytest.raises((TransientError, ContractViolation)):
+        await rig.adapter.raise_concern(rig.alert(), "retried-key")
+    assert rig.faults.injected[fault.value] == 1
+    rig.faults.configure([])
+    receipt = await rig.adapter.raise_concern(rig.alert(), "retried-key")
+    (incident,) = rig.state.incidents.values()
+    assert receipt.external_ref == str(incident["id"])
+
+
+async def test_a_create_whose_answer_was_lost_is_found_by_the_retry(rig: Any) -> None:
+    # The first attempt's create was logged by CPOMS but its answer never arrived; the retry
+    # (a restarted adapter, same key) searches first and finds it.
+    await rig.adapter.raise_concern(rig.alert(), "lost-answer")
+    (logged,) = rig.state.incidents.values()
+    receipt = await rig.adapter_with().raise_concern(rig.alert(), "lost-answer")
+    assert len(rig.state.incidents) == 1
+    assert receipt.external_ref == str(logged["id"])
