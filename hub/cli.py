@@ -449,5 +449,32 @@ def check(config_path: Path | None) -> None:
     _run(check_connections(settings, echo=click.echo))
 
 
+# --- new-plugin -------------------------------------------------------------------------
+
+
+@main.command("new-plugin")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to create the plugin (default: ./attendance-hub-NAME). Must not exist.",
+)
+def new_plugin(name: str, directory: Path | None) -> None:
+    """Generate an adapter plugin distribution that passes the conformance kit as generated
+    (docs/writing-an-adapter.md)."""
+    from hub.scaffold import ScaffoldError, generate
+
+    try:
+        target, files = generate(name, directory)
+    except ScaffoldError as exc:
+        _fail(str(exc))
+    click.echo(f"created {target} ({len(files)} files)")
+    for relative in files:
+        click.echo(f"  {relative}")
+    click.echo(f"next: cd {target} && pip install -e . && pytest tests/")
+
+
 if __name__ == "__main__":
     main()
