@@ -83,8 +83,13 @@ def synthetic_la(
     start: dt.date = dt.date(2025, 11, 3),
     school_days: int = 10,
     seed: int = 20251103,
+    calendar: tuple[dt.date, ...] | None = None,
 ) -> SyntheticLa:
-    """Two primaries, a secondary, a PRU and an EOTAS provider in a Welsh LA."""
+    """Two primaries, a secondary, a PRU and an EOTAS provider in a Welsh LA.
+
+    Every setting's calendar is the `school_days` weekdays from `start`, or `calendar` when
+    given (the demo passes the whole term, so statutory deadlines fall inside it).
+    """
     rng = random.Random(seed)
     la = SYNTHETIC_LA_CODE
 
@@ -106,8 +111,8 @@ def synthetic_la(
         setting("1101", "Uned Cyfeirio Disgyblion Enghraifft (synthetic PRU)", SettingKind.PRU),
         setting("7001", "Darparwr EOTAS Enghraifft (synthetic)", SettingKind.EOTAS_PROVIDER),
     )
-    days = weekdays(start, school_days)
-    calendars = tuple(SchoolCalendar(setting_id=s.id, school_days=tuple(days)) for s in settings)
+    days = tuple(calendar) if calendar is not None else tuple(weekdays(start, school_days))
+    calendars = tuple(SchoolCalendar(setting_id=s.id, school_days=days) for s in settings)
     term_start = dt.date(start.year if start.month >= 9 else start.year - 1, 9, 1)
 
     learners: list[Learner] = []

@@ -72,7 +72,9 @@ def test_demo_no_serve_tells_the_story_and_exits_0(run_hub: RunHub, tmp_path: Pa
     out = result.stdout
     assert "Found 4 adapter plugins" in out
     assert "learners" in out and "dual-registered" in out
-    assert "amended to I" in out and "N → I" in out
-    assert "code 'K' is not in code set wales-2010" in out
+    for event in ("(a)", "(b)", "(c)", "(d)", "(e)", "(f)", "(g)"):
+        assert f"  {event} " in out, event
+    assert "Wales reg 8(1)(h)" in out and "Wales reg 12(3)" in out
     assert "/healthz ok, /readyz ready" in out
+    assert "Admin token" in out and "One — the LA: http://127.0.0.1:" in out
     assert (tmp_path / ".hub-demo" / "demo.db").exists()
