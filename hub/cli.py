@@ -26,6 +26,8 @@ from hub.settings import ConfigError, HubSettings, load_settings
 log = structlog.get_logger(__name__)
 
 EXIT_USAGE = 2
+# `hub sync --once` delivers what is due after reading, in at most this many dispatcher passes.
+MAX_DISPATCH_PASSES = 50
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -250,6 +252,7 @@ def sync(config_path: Path | None, once: bool) -> None:
     async def go() -> int:
         from hub.engine import worker_id
         from hub.engine.destinations import Destinations
+        from hub.engine.dispatcher import Dispatcher
         from hub.engine.sync import SyncEngine
         from hub.runtime import HubRuntime
 
@@ -264,6 +267,22 @@ def sync(config_path: Path | None, once: bool) -> None:
                 rules=runtime.rules,
             )
             reports = await engine.sync_once()
+            # One pass is both ways: what the rules produced from this read (write-backs,
+            # returns, alerts) is delivered now, until nothing more is due (bounded).
+            dispatcher = Dispatcher(
+                settings=settings,
+                sessions=runtime.sessions,
+                destinations=destinations,
+                owner=worker_id(settings),
+            )
+            delivered = retried = dead = 0
+            for _ in range(MAX_DISPATCH_PASSES):
+                summary = await dispatcher.dispatch_once()
+                delivered += summary.delivered
+                retried += summary.retried
+                dead += summary.dead
+                if summary.claimed == 0:
+                    break
         finally:
             await destinations.close()
             await runtime.close()
@@ -272,6 +291,7 @@ def sync(config_path: Path | None, once: bool) -> None:
         for report in reports:
             for line in report.lines():
                 click.echo(line)
+        click.echo(f"outbox: {delivered} delivered, {retried} to retry, {dead} dead-lettered")
         return 1 if any(r.failed for r in reports) else 0
 
     _run(go())

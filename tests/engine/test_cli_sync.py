@@ -160,6 +160,7 @@ secret = "env:HUB_TEST_WEBHOOK_SECRET"
         "school-a marks: 2 page(s), 2 accepted, 1 rejected, 2 changed",
         "school-b: FAILED (AuthError): synthetic: credentials rejected",
         "la-hook: notifier connection, not synced",
+        "outbox: 0 delivered, 0 to retry, 0 dead-lettered",
     ]
 
     config = config.replace('fail = "auth"', "enabled = false")
