@@ -7,6 +7,7 @@ are listed by `hub plugins list` and can be blocked like any plugin (``plugins.b
 
 from __future__ import annotations
 
+from hub.notify.email import EmailNotifier
 from hub.notify.webhook import WebhookNotifier
 from hub.sdk import NotifierRegistry, hookimpl
 
@@ -14,4 +15,4 @@ from hub.sdk import NotifierRegistry, hookimpl
 @hookimpl
 def hub_register_notifiers(registry: NotifierRegistry) -> None:
     registry.register("webhook", WebhookNotifier)
-    # SMTP e-mail ("email", hub.notify.email) is registered here when it lands.
+    registry.register("email", EmailNotifier)

@@ -121,7 +121,7 @@ def test_the_installed_core_plugin_registers_the_webhook_notifier() -> None:
     (core,) = [info for info in host.inventory() if info.name == "core"]
     assert (core.status, core.notifiers, core.distribution) == (
         "loaded",
-        ("webhook",),
+        ("webhook", "email"),
         "attendance-hub",
     )
     assert "secret" in host.sensitive_fields()
