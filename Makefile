@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PLUGINS := sims one myconcern cpoms
 SOURCES := hub contracts/hub_contracts $(foreach p,$(PLUGINS),plugins/$(p)/hub_$(p)) bench
 
-.PHONY: install test lint typecheck pytest demo bench schema docs clean
+.PHONY: install test lint typecheck pytest demo bench soak schema docs clean
 
 install: $(STAMP)
 
@@ -33,6 +33,9 @@ demo: install
 
 bench: install
 	$(BIN)/python -m bench
+
+soak: install
+	$(BIN)/python -m soak
 
 schema: install
 	$(BIN)/python -m hub_contracts.schema
