@@ -11,7 +11,8 @@ What the receiver gets:
 - ``X-Hub-Notification-Kind``: the notification kind, for routing without parsing.
 
 A 2xx answer is a delivery; its JSON ``id`` (if any) is kept as the receipt's external
-reference. Other answers are classified by `HttpResponse.raise_for_status` (5xx, 408, 429 are
+reference — unless it claims to be JSON and is not, which is retried as a garbled reply.
+Other answers are classified by `HttpResponse.raise_for_status` (5xx, 408, 429 are
 retried; 401/403 pause; other 4xx dead-letter); redirects are not followed and count as
 permanent failures. The request goes through the core's HTTP client, which only reaches the
 configured URL's host.
@@ -94,19 +95,28 @@ class WebhookNotifier(Notifier[WebhookConfig]):
             notification_id=notification.id,
             recipient=notification.recipient,
             idempotency_key=idempotency_key,
-            external_ref=_receiver_id(response.body),
+            external_ref=_receiver_id(response.body, response.header("content-type") or ""),
             delivered_at=dt.datetime.now(dt.UTC),
             detail=f"HTTP {response.status}",
         )
 
 
-def _receiver_id(body: bytes) -> str | None:
-    """The receiver's id for the delivery: `{"id": ...}` in a JSON answer, else None."""
+def _receiver_id(body: bytes, content_type: str = "") -> str | None:
+    """The receiver's id for the delivery: `{"id": ...}` in a JSON answer, else None.
+
+    A 2xx that claims to be JSON but is not (an error page cut short, a proxy's garbage) is a
+    `ContractViolation`: the dispatcher retries it a few times with the same idempotency key
+    rather than trusting that the receiver applied it (the crash soak found such replies).
+    """
     if not body.strip():
         return None
     try:
         parsed: Any = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
+        if "json" in content_type.lower():
+            raise ContractViolation(
+                "webhook receiver answered 2xx with a body that claims to be JSON but is not"
+            ) from None
         return None
     if not isinstance(parsed, dict):
         return None

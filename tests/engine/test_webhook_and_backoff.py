@@ -17,6 +17,7 @@ from hub.plugins import PluginHost
 from hub.sdk import (
     AuthError,
     ConfigError,
+    ContractViolation,
     PermanentError,
     RateLimited,
     TransientError,
@@ -174,3 +175,30 @@ def test_backoff_uses_retry_after_as_given_even_above_the_cap() -> None:
     assert backoff.delay(1, RateLimited(7)) == 7
     assert backoff.delay(9, RateLimited(600)) == 600
     assert 2.0 <= backoff.delay(1, RateLimited(None)) <= 4.0
+
+
+async def test_a_2xx_claiming_json_that_is_not_json_is_a_garbled_reply(kit: Any) -> None:
+    # Found by the crash soak: a 200 "application/json" error page is not proof of delivery.
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=200, body=b"<html>cut sho", content_type="application/json")
+
+    notifier, runner, session = await _notifier_for(handler)
+    try:
+        with pytest.raises(ContractViolation, match="claims to be JSON"):
+            await notifier.send(kit.notification(1), "key-1")
+    finally:
+        await session.close()
+        await runner.cleanup()
+
+
+async def test_a_plain_text_ok_is_still_a_delivery(kit: Any) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=200, text="OK")
+
+    notifier, runner, session = await _notifier_for(handler)
+    try:
+        receipt = await notifier.send(kit.notification(1), "key-1")
+    finally:
+        await session.close()
+        await runner.cleanup()
+    assert receipt.external_ref is None
