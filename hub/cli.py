@@ -469,6 +469,33 @@ def check(config_path: Path | None) -> None:
     _run(check_connections(settings, echo=click.echo))
 
 
+# --- purge ------------------------------------------------------------------------------
+
+
+@main.command()
+@config_option
+@click.option(
+    "--before",
+    "before_text",
+    required=True,
+    metavar="DATE",
+    help="Purge what the retention policy allows from before this date (YYYY-MM-DD).",
+)
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; change nothing.")
+def purge(config_path: Path | None, before_text: str, dry_run: bool) -> None:
+    """Remove quarantined records, delivered outbox rows and dead letters older than DATE, and
+    minimise delivered notifications' payloads; marks and the audit ledger are never purged.
+    The purge is itself recorded in the audit ledger (docs/security.md, Retention)."""
+    from hub.retention import parse_before, run_purge
+
+    try:
+        before = parse_before(before_text)
+    except ValueError as exc:
+        _fail(str(exc))
+    settings = _settings(config_path)
+    _run(run_purge(settings, before, dry_run=dry_run, echo=click.echo))
+
+
 # --- new-plugin -------------------------------------------------------------------------
 
 

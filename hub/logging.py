@@ -119,8 +119,11 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # Libraries that log request lines or SQL must not leak parameters.
+    # Libraries that log request lines or SQL must not leak parameters. aiosqlite logs every
+    # call with its arguments at DEBUG (pupil data in the parameters): found by the security
+    # suite's log scan (tests/security/test_log_scan.py).
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 

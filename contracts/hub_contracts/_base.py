@@ -25,7 +25,12 @@ def _upn(value: str) -> str:
 
 
 def _to_utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+01:00 is valid ISO 8601 but falls before year 1 in UTC; a
+        # ValueError makes it a validation error naming the field, not a crash.
+        raise ValueError("the date-time is out of range once converted to UTC") from None
 
 
 Upn = Annotated[str, AfterValidator(_upn)]

@@ -8,6 +8,12 @@ A learner is reachable when they are *on the roll* of a reachable setting: any r
 there (current or ended), or an EOTAS placement with it as the registering school or the
 provider. A learner the token cannot reach is reported as 404 on reads, so a token cannot
 learn whether a UPN exists elsewhere; writes aimed at a setting outside the scope are 403.
+
+A learner's `sharing_restrictions` name settings that must not receive their data (only a
+safeguarding alert overrides them). A token that reaches the learner *only* through such
+settings (`barred_view`) sees only what its own settings recorded or raised, plus safeguarding
+alerts addressed to them, and cannot change the learner's record (so a barred setting cannot
+lift its own restriction).
 """
 
 from __future__ import annotations
@@ -43,6 +49,15 @@ async def reach(session: AsyncSession, principal: Principal) -> Reach:
 def within(reach_: Reach, setting_ids: Iterable[str]) -> bool:
     """True when any of `setting_ids` is reachable."""
     return reach_ is None or not reach_.isdisjoint(setting_ids)
+
+
+def barred_view(reach_: Reach, through: Iterable[str], restrictions: Iterable[str]) -> bool:
+    """True when the token reaches the learner's data (via the settings `through`) only by
+    settings the learner's `sharing_restrictions` name."""
+    if reach_ is None:
+        return False
+    via = reach_.intersection(through)
+    return bool(via) and via <= set(restrictions)
 
 
 async def roll_settings(session: AsyncSession, upn: str) -> set[str]:

@@ -21,6 +21,12 @@ shape. Messages never carry request payloads, tokens or pupil data.
 | 422    | `validation_error`         | the JSON body does not fit the request schema           |
 | 500    | `internal_error`           | a bug; details are logged, never returned               |
 | 503    | `connection_unavailable`   | a webhook's connection is misconfigured or unreachable  |
+| 503    | `database_unavailable`     | the database is down, restarting or dropped the link    |
+| 503    | `database_busy`            | SQLite: another writer held the lock past busy_timeout  |
+| 503    | `database_full`            | the disk (or SQLite `max_page_count`) is full           |
+
+The three `database_*` answers carry `Retry-After`: nothing was written (the transaction
+rolled back), so the client may simply send the request again.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from hub_contracts import describe_validation_error
 
@@ -95,6 +102,38 @@ def validation_failed(
     if len(problems) > 1:
         message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
     return ApiError(status, code, message, field=first.field or None)
+
+
+#: Seconds a client is asked to wait after a `database_*` 503.
+DATABASE_RETRY_AFTER = 5
+
+
+def database_failure(exc: BaseException) -> ApiError | None:
+    """A 503 for a database that is down, locked or full; None for any other exception.
+
+    The driver's message is only classified, never returned (it could quote a statement).
+    """
+    if isinstance(exc, DBAPIError):
+        text = str(exc.orig).lower()
+        if "locked" in text or "busy" in text:
+            return _database(
+                "database_busy", "the database is locked by another writer; retry shortly"
+            )
+        if "full" in text:
+            return _database("database_full", "the database is full; nothing was written")
+        if not isinstance(exc, OperationalError | InterfaceError) and not (
+            exc.connection_invalidated
+        ):
+            return None
+    elif not isinstance(exc, DisconnectionError | ConnectionError) and not (
+        type(exc).__module__.startswith("asyncpg")
+    ):
+        return None
+    return _database("database_unavailable", "the database is unavailable; retry shortly")
+
+
+def _database(code: str, message: str) -> ApiError:
+    return ApiError(503, code, message, headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
 
 
 #: aiohttp's own HTTP exceptions, by status, mapped onto our codes.

@@ -4,8 +4,10 @@
 structlog context, and records route template, status and duration — never the body, the
 query string, a token or a UPN (routes are logged by template: `/v1/learners/{upn}/marks`).
 `errors` refuses oversized bodies by `Content-Length` before reading them, and turns every
-failure into `{"error": {"code", "message", "field"}}`; an unexpected exception becomes a 500
-whose details are logged (type and code location, not the message, which could quote data).
+failure into `{"error": {"code", "message", "field"}}`; a database that is down, locked or
+full becomes a 503 with `Retry-After` (`database_failure`), and any other unexpected exception
+a 500 whose details are logged (type and code location, not the message, which could quote
+data).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import structlog
 from aiohttp import web
 
 from hub.api.context import STATE
-from hub.api.errors import HTTP_EXCEPTION_CODES, ApiError, error_response
+from hub.api.errors import HTTP_EXCEPTION_CODES, ApiError, database_failure, error_response
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +79,15 @@ async def errors(request: web.Request, handler: _Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         return _http_exception(exc, limit)
     except Exception as exc:  # isolation boundary: no traceback or data reaches the client
+        unavailable = database_failure(exc)
+        if unavailable is not None:
+            log.warning(
+                "api_database_unavailable",
+                route=route_template(request),
+                code=unavailable.code,
+                error_type=type(exc).__name__,
+            )
+            return unavailable.response()
         frames = traceback.extract_tb(exc.__traceback__)[-5:]
         log.error(
             "api_unhandled_error",

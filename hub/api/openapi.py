@@ -29,7 +29,8 @@ ERROR_DESCRIPTIONS = {
     413: "The body is larger than `api.max_body_bytes`",
     422: "The body does not fit the request schema; `field` names the offending field",
     500: "Unexpected error (logged; no details returned)",
-    503: "The connection is misconfigured or temporarily unavailable",
+    503: "The database (webhooks: or the connection) is unavailable, locked or full; "
+    "nothing was written, retry after `Retry-After`",
 }
 
 _PATH_PARAM = re.compile(r"{([^}]+)}")

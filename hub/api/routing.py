@@ -88,6 +88,7 @@ class Route:
             statuses.add(400)
         if self.access in (Access.TOKEN, Access.ADMIN, Access.SIGNED):
             statuses.add(401)
+            statuses.add(503)  # every authenticated call reads the database (database_*)
         if self.access is Access.ADMIN:
             statuses.add(403)
         if self.body_model or self.raw_body:

@@ -112,12 +112,22 @@ class NotificationQuery(ParamModel):
     status: NotificationStatus | None = Field(default=None, description="Without it: every status.")
 
 
+#: Dates the deciding endpoints accept. Their rules count school days and look back weeks from
+#: the date; near `date.min` / `date.max` that arithmetic overflows (found by schemathesis: a
+#: 500), and no register, deletion or return is dated outside these years.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
+
+
 class AbsenceReturnQuery(ParamModel):
     la_code: str = Field(
         pattern=r"^[0-9]{3}$", description="The LA the return is for.", examples=[examples.LA_CODE]
     )
     as_of: dt.date = Field(
-        description="Last day of the period the return covers.", examples=[examples.DAY]
+        ge=EARLIEST_DATE,
+        le=LATEST_DATE,
+        description="Last day of the period the return covers.",
+        examples=[examples.DAY],
     )
 
 

@@ -9,8 +9,14 @@ row in its own transaction:
 - transient failure (`TransientError`, `RateLimited`, `AuthError`, a timeout, a disabled
   connection): the row is rescheduled with exponential backoff and jitter (`Backoff`), or at the
   vendor's `Retry-After`; after ``outbox.max_attempts`` attempts it becomes a dead letter;
-- permanent failure (`PermanentError`, `ContractViolation`, `ConfigError`, a missing
-  notification, a bug in a plugin): a dead letter at once, with the reason.
+- permanent failure (`PermanentError`, `ConfigError`, a missing notification, a bug in a
+  plugin): a dead letter at once, with the reason; a `ContractViolation` (a garbled reply) is
+  retried like a transient failure, since the retry carries the same idempotency key;
+- withheld: the share would reach a setting the learner's `sharing_restrictions` name (the
+  recipient ``setting:<id>``, a connection serving only such settings, a write-back's register)
+  and it is not a safeguarding alert: nothing is sent, a dead letter says why and the ledger
+  records a ``withhold`` entry. A safeguarding alert is sent and its ``share`` entry records
+  the override and its basis (`hub.engine.sharing.OVERRIDE_BASIS`).
 
 Delivery is at least once (a crash after the receiver acted but before the commit means a
 second attempt) and every attempt carries the row's deterministic idempotency key, so a
@@ -42,13 +48,14 @@ from hub.engine.destinations import Destinations
 from hub.engine.health import describe_error, load_health, record_failure, record_success
 from hub.engine.metrics import EngineMetrics
 from hub.engine.routing import NOTIFICATION, WRITE_MARKS, notification_key_prefix
-from hub.engine.sharing import share_record
-from hub.sdk import AdapterError, AuthError, ConfigError, TransientError
+from hub.engine.sharing import RestrictionCheck, restricted_destinations, share_record
+from hub.sdk import AdapterError, AuthError, ConfigError, ContractViolation, TransientError
 from hub.settings import HubSettings
 from hub.store import (
     AuditLedger,
     ConflictError,
     DeliveryReceiptRepository,
+    LearnerRepository,
     NotificationRepository,
     OutboxItem,
     OutboxRepository,
@@ -63,6 +70,8 @@ log = structlog.get_logger(__name__)
 
 AUDIT_ACTOR = "engine"
 AUDIT_ACTION = "share"
+#: The ledger action of a share withheld because of a learner's `sharing_restrictions`.
+AUDIT_WITHHOLD = "withhold"
 #: Share of the lease a single delivery may take, so it settles before the lease runs out.
 _DELIVERY_SHARE_OF_LEASE = 0.8
 _MAX_REASON_CHARS = 4000
@@ -215,6 +224,11 @@ class Dispatcher:
             notification = await self._notification_of(item)
         except Unsendable as exc:
             return await self._settle_failure(item, exc, bound)
+        # Learner.sharing_restrictions, checked at delivery so a restriction added after the row
+        # was enqueued still holds; only a safeguarding alert overrides (and says so).
+        restriction = await self._restriction_check(item, notification)
+        if restriction is not None and restriction.withheld:
+            return await self._settle_withheld(item, notification, restriction, bound)
         try:
             attempt = deliver_row(item, notification, self.destinations, now=self.clock())
             try:
@@ -231,7 +245,7 @@ class Dispatcher:
         except Exception as exc:  # isolation boundary: a plugin bug dead-letters the row
             bound.error("delivery_crashed", error_class=type(exc).__name__)
             return await self._settle_failure(item, exc, bound)
-        return await self._settle_success(item, delivered, bound)
+        return await self._settle_success(item, delivered, bound, restriction)
 
     # -- delivering ---------------------------------------------------------------------------
 
@@ -247,9 +261,52 @@ class Dispatcher:
             raise Unsendable(f"notification {notification_id!r} does not exist")
         return notification
 
+    async def _restriction_check(
+        self, item: OutboxItem, notification: Notification | None
+    ) -> RestrictionCheck | None:
+        """The row's share checked against its learners' `sharing_restrictions` (None when it
+        is about no single learner: the periodic absence return goes to the LA)."""
+        targets: dict[str, set[str]] = {}  # learner -> settings whose register a row writes
+        recipient: str | None
+        if notification is not None:
+            kind, recipient = notification.kind.value, notification.recipient
+            if notification.upn is not None:
+                targets[notification.upn] = set()
+        else:
+            kind, recipient = item.kind, item.recipient
+            marks = item.payload.get("marks") if item.kind == WRITE_MARKS else None
+            for mark in marks if isinstance(marks, list) else []:
+                if isinstance(mark, dict) and isinstance(mark.get("upn"), str):
+                    targets.setdefault(mark["upn"], set()).add(str(mark.get("setting_id")))
+        if not targets:
+            return None
+        async with self.sessions() as session:
+            learners = await LearnerRepository(session).get_many(targets)
+        try:
+            served = self.destinations.connection(str(item.connection)).setting_ids
+        except ConfigError:
+            served = []
+        restricted: set[str] = set()
+        for upn, learner in learners.items():
+            restricted.update(
+                restricted_destinations(
+                    learner.sharing_restrictions,
+                    recipient=recipient,
+                    connection_setting_ids=served,
+                    setting_ids=targets[upn],
+                )
+            )
+        return RestrictionCheck(kind, tuple(sorted(restricted)))
+
     # -- settling -----------------------------------------------------------------------------
 
-    async def _settle_success(self, item: OutboxItem, delivered: Delivered, bound: Any) -> str:
+    async def _settle_success(
+        self,
+        item: OutboxItem,
+        delivered: Delivered,
+        bound: Any,
+        restriction: RestrictionCheck | None = None,
+    ) -> str:
         now = self.clock()
         try:
             async with self.sessions.begin() as session:
@@ -275,6 +332,7 @@ class Dispatcher:
                         idempotency_key=item.idempotency_key,
                         external_ref=delivered.receipt.external_ref,
                         worker=self.owner,
+                        restriction=restriction,
                     ),
                     at=now,
                 )
@@ -304,7 +362,10 @@ class Dispatcher:
 
     async def _settle_failure(self, item: OutboxItem, error: BaseException, bound: Any) -> str:
         now = self.clock()
-        retryable = isinstance(error, TransientError | AuthError)
+        # A garbled reply (ContractViolation: a truncated or non-JSON answer) is retried like a
+        # transient failure: the crash soak showed it is usually a transport fault, often after
+        # the receiver applied the delivery, and every attempt carries the same idempotency key.
+        retryable = isinstance(error, TransientError | AuthError | ContractViolation)
         exhausted = item.attempts >= self.config.max_attempts
         reason = _reason(error)
         retry_at: dt.datetime | None = None
@@ -350,6 +411,53 @@ class Dispatcher:
             exhausted=retryable,
         )
         self._count(item, "dead")
+        return "dead"
+
+    async def _settle_withheld(
+        self,
+        item: OutboxItem,
+        notification: Notification | None,
+        check: RestrictionCheck,
+        bound: Any,
+    ) -> str:
+        """Not sent: a dead letter saying why (replaying it checks again) and a ledger entry."""
+        now = self.clock()
+        reason = (
+            "withheld: the learner's sharing_restrictions name "
+            f"{', '.join(check.restricted)}; only a safeguarding alert overrides them"
+        )
+        if notification is not None:
+            what: dict[str, Any] = {"notification_id": notification.id, "upn": notification.upn}
+        else:
+            what = {"ref": item.payload.get("ref")}
+        try:
+            async with self.sessions.begin() as session:
+                try:
+                    await OutboxRepository(session).to_dead_letter(
+                        item.id, self.owner, reason=reason, now=now
+                    )
+                except ConflictError as exc:
+                    raise _LeaseLost from exc
+                if notification is not None:
+                    await NotificationRepository(session).set_status(
+                        notification.id, NotificationStatus.DEAD
+                    )
+                await AuditLedger(session).append(
+                    AUDIT_ACTOR,
+                    AUDIT_WITHHOLD,
+                    _subject(item, notification),
+                    check.ledger_detail(
+                        to=str(item.connection),
+                        recipient=item.recipient,
+                        what={**what, "outbox_id": item.id},
+                        worker=self.owner,
+                    ),
+                    at=now,
+                )
+        except _LeaseLost:
+            return self._lease_lost(item, bound)
+        bound.warning("delivery_withheld", restricted_settings=len(check.restricted))
+        self._count(item, "dead")  # a dead letter, with the reason
         return "dead"
 
     def _is_notifier(self, connection: str) -> bool:

@@ -10,12 +10,21 @@ marked so here too.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from hub_contracts import NotificationKind
 
-__all__ = ["WRITE_MARKS", "LawfulBasis", "lawful_basis", "share_record"]
+__all__ = [
+    "OVERRIDE_BASIS",
+    "WRITE_MARKS",
+    "LawfulBasis",
+    "RestrictionCheck",
+    "lawful_basis",
+    "restricted_destinations",
+    "share_record",
+]
 
 #: The share kind of a register write-back (not a notification kind).
 WRITE_MARKS = "write_marks"
@@ -156,10 +165,12 @@ def share_record(
     idempotency_key: str,
     external_ref: str | None,
     worker: str,
+    restriction: RestrictionCheck | None = None,
 ) -> dict[str, Any]:
-    """The ledger `detail` of one outbound share: what, to whom, why, on which basis."""
+    """The ledger `detail` of one outbound share: what, to whom, why, on which basis (and, for
+    a safeguarding alert sent despite a sharing restriction, the override and its basis)."""
     basis = lawful_basis(kind)
-    return {
+    detail: dict[str, Any] = {
         "kind": kind,
         "to": to,
         "recipient": recipient,
@@ -170,3 +181,87 @@ def share_record(
         "external_ref": external_ref,
         "worker": worker,
     }
+    if restriction is not None and restriction.overridden:
+        detail["sharing_restriction_override"] = {
+            "restricted_settings": list(restriction.restricted),
+            "basis": OVERRIDE_BASIS,
+        }
+    return detail
+
+
+# --- sharing restrictions (Learner.sharing_restrictions) ---------------------------------------
+
+#: Why a safeguarding alert still goes to a setting the learner's record says not to share with.
+OVERRIDE_BASIS = (
+    "Safeguarding overrides a sharing restriction: UK GDPR Art 6(1)(e) with Art 9(2)(g) and "
+    "DPA 2018 Sch 1 para 18 (safeguarding of children), no consent needed where seeking it "
+    "would prejudice the safeguarding; ICO: 'It can be more harmful not to share information "
+    "that is needed to protect a child' (research/legal-rules.md §6)"
+)
+
+
+@dataclass(frozen=True)
+class RestrictionCheck:
+    """One outbound share checked against the learners' `sharing_restrictions`.
+
+    `restricted` lists the settings this share would reach that a learner's record says must not
+    receive their data. Every kind of share is then withheld, except a safeguarding alert, which
+    is sent and records the override (`OVERRIDE_BASIS`) in the audit ledger.
+    """
+
+    kind: str
+    restricted: tuple[str, ...] = ()
+
+    @property
+    def withheld(self) -> bool:
+        return bool(self.restricted) and not self._safeguarding
+
+    @property
+    def overridden(self) -> bool:
+        return bool(self.restricted) and self._safeguarding
+
+    @property
+    def _safeguarding(self) -> bool:
+        return self.kind == NotificationKind.SAFEGUARDING_ALERT.value
+
+    def ledger_detail(
+        self, *, to: str, recipient: str | None, what: dict[str, Any], worker: str
+    ) -> dict[str, Any]:
+        """The ledger `detail` of a withheld share: what was not sent, to whom, and why."""
+        return {
+            "kind": self.kind,
+            "to": to,
+            "recipient": recipient,
+            "what": what,
+            "why": "withheld: the learner's sharing_restrictions name the receiving setting",
+            "restricted_settings": list(self.restricted),
+            "worker": worker,
+        }
+
+
+def restricted_destinations(
+    restrictions: Iterable[str],
+    *,
+    recipient: str | None,
+    connection_setting_ids: Iterable[str] = (),
+    setting_ids: Iterable[str] = (),
+) -> tuple[str, ...]:
+    """The settings in `restrictions` that a share would reach.
+
+    A share reaches: the setting it is addressed to (`recipient` ``setting:<id>``); the
+    settings of the connection it travels through when that connection serves only restricted
+    settings (it is their own system: an MIS); and `setting_ids` (a write-back's target
+    registers). A connection that also serves other settings (an LA-wide system) is not, by
+    itself, one of the restricted settings.
+    """
+    barred = set(restrictions)
+    if not barred:
+        return ()
+    reached = set(setting_ids)
+    kind, _, target = (recipient or "").partition(":")
+    if kind == "setting" and target:
+        reached.add(target.split(":", 1)[0])
+    served = set(connection_setting_ids)
+    if served and served <= barred:
+        reached |= served
+    return tuple(sorted(reached & barred))

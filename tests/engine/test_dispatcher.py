@@ -27,6 +27,7 @@ from hub.sdk import (
     AdapterConfig,
     AdapterManifest,
     Capability,
+    ContractViolation,
     RecordOutcome,
     WriteResult,
 )
@@ -319,6 +320,8 @@ class VendorAdapter(Adapter[VendorConfig]):
         config_model=VendorConfig,
     )
     calls: ClassVar[list[tuple[str, str]]] = []
+    #: Replies left to garble (a truncated or non-JSON 200), for notifications asking for it.
+    garbled_left: ClassVar[int] = 0
 
     async def check(self) -> None:
         return None
@@ -326,6 +329,9 @@ class VendorAdapter(Adapter[VendorConfig]):
     async def send_return(
         self, notification: Notification, idempotency_key: str
     ) -> DeliveryReceipt:
+        if notification.payload.get("garbled") and VendorAdapter.garbled_left > 0:
+            VendorAdapter.garbled_left -= 1
+            raise ContractViolation("the vendor's reply was not JSON")
         return self._receipt("send_return", notification, idempotency_key)
 
     async def raise_concern(self, alert: Notification, idempotency_key: str) -> DeliveryReceipt:
@@ -621,3 +627,42 @@ async def test_run_wakes_up_for_new_rows_and_stops_cleanly(
             stop.set()
     await destinations.close()
     assert receiver.applied_per_notification["synthetic-n-300"] == 1
+
+
+async def test_a_garbled_reply_is_retried_before_it_becomes_a_dead_letter(
+    database_url: str, sessions: Sessions, kit: Any, plugins_with: Any, clock: Any
+) -> None:
+    # Found by the crash soak: a truncated / non-JSON 200 is usually a transport fault, and
+    # the retry carries the same idempotency key, so it is retried like a transient failure.
+    settings = kit.settings(
+        database_url,
+        connections=[{"name": "vendor-a", "plugin": "vendor"}],
+        routes=[{"kind": "deletion_return", "connections": ["vendor-a"]}],
+        outbox={"max_attempts": 3},
+    )
+    destinations = kit.destinations(settings, plugins_with(VendorAdapter))
+    dispatcher = kit.dispatcher(settings, sessions, destinations, clock=clock)
+    recovers = kit.notification(20, payload={"garbled": True})
+    stays_garbled = kit.notification(21, payload={"garbled": True})
+
+    VendorAdapter.calls, VendorAdapter.garbled_left = [], 2
+    await _enqueue(sessions, settings, recovers)
+    outcomes = []
+    for _ in range(3):
+        summary = await dispatcher.dispatch_once()
+        outcomes.append((summary.retried, summary.delivered, summary.dead))
+        clock.advance(3600)
+    assert outcomes == [(1, 0, 0), (1, 0, 0), (0, 1, 0)]
+
+    VendorAdapter.garbled_left = 100
+    await _enqueue(sessions, settings, stays_garbled)
+    outcomes = []
+    for _ in range(3):
+        summary = await dispatcher.dispatch_once()
+        outcomes.append((summary.retried, summary.dead))
+        clock.advance(3600)
+    await destinations.close()
+    assert outcomes == [(1, 0), (1, 0), (0, 1)]
+    async with sessions() as session:
+        (letter,) = await DeadLetterRepository(session).list()
+    assert letter.reason.startswith("gave up after 3 attempts; last error: ContractViolation")

@@ -22,7 +22,7 @@ import structlog
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.api.access import Reach, reach, require_visible_learner
+from hub.api.access import Reach, barred_view, reach, require_visible_learner
 from hub.api.auth import Principal
 from hub.api.context import Call
 from hub.api.routing import json_reply
@@ -184,9 +184,7 @@ async def _readable_settings(
     if reach_ is None:
         return None
     learner = await LearnerRepository(session).get(upn)
-    restricted = set(learner.sharing_restrictions) if learner else set()
-    via = roll & reach_
-    if via and via <= restricted:
+    if learner is not None and barred_view(reach_, roll, learner.sharing_restrictions):
         return reach_
     return None
 

@@ -8,7 +8,8 @@ Write rules by scope (admin may do all of them):
 - `PUT /v1/settings/{id}/calendar`: any token that covers the setting (its LA, or itself).
 - `PUT /v1/learners/{upn}`: a new UPN may be created by any `la:` or `setting:` token (a school
   adds a pupil before registering them); an existing learner may be changed only by a token
-  that reaches a setting the learner is on the roll of.
+  that reaches a setting the learner is on the roll of, other than one the learner's
+  `sharing_restrictions` name (a barred setting cannot lift its own restriction).
 - `POST /v1/registrations`: a token covering `setting_id`.
 - `POST /v1/eotas-placements`: a token covering `school_id` (the registering school arranges
   the placement; its LA's token covers LA-arranged ones).
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.api.access import reach, roll_settings, within
+from hub.api.access import barred_view, reach, roll_settings, within
 from hub.api.context import Call
 from hub.api.errors import ApiError, forbidden, not_found
 from hub.api.routing import json_reply
@@ -73,10 +74,14 @@ async def put_learner(call: Call) -> web.StreamResponse:
     principal = call.caller
     async with call.state.session() as session, session.begin():
         repo = LearnerRepository(session)
-        if not principal.is_admin and await repo.get(learner.upn) is not None:
+        existing = None if principal.is_admin else await repo.get(learner.upn)
+        if existing is not None:
             on_roll_of = await roll_settings(session, learner.upn)
-            if not within(await reach(session, principal), on_roll_of):
+            reach_ = await reach(session, principal)
+            if not within(reach_, on_roll_of):
                 raise forbidden("the learner is not on the roll of a setting this token covers")
+            if barred_view(reach_, on_roll_of, existing.sharing_restrictions):
+                raise forbidden("the learner's sharing restrictions bar this token's settings")
         await repo.upsert(learner)
     return json_reply(learner)
 

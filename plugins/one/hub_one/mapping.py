@@ -219,6 +219,12 @@ def cme_outcome_from_one(dto: OneCmeEnquiry) -> CmeEnquiryOutcome:
         raise ContractViolation(f"One CME enquiry {dto.enquiry_id}: upn: {exc}") from None
     if dto.updated_at.tzinfo is None:
         raise ContractViolation(f"One CME enquiry {dto.enquiry_id}: updated_at has no time zone")
+    try:
+        updated_at = dto.updated_at.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+23:00: before year 1 once in UTC
+        raise ContractViolation(
+            f"One CME enquiry {dto.enquiry_id}: updated_at is out of range"
+        ) from None
     return CmeEnquiryOutcome(
         enquiry_id=dto.enquiry_id,
         referral_ack_id=dto.referral_ack_id,
@@ -227,7 +233,7 @@ def cme_outcome_from_one(dto: OneCmeEnquiry) -> CmeEnquiryOutcome:
         outcome=dto.outcome,
         outcome_date=dto.outcome_date,
         located_setting_id=dto.located_base_id,
-        updated_at=dto.updated_at.astimezone(dt.UTC),
+        updated_at=updated_at,
     )
 
 
