@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hub.api import reference as api_reference
 from hub.rules import reference as rules_reference
 from hub.settings_reference import BEGIN, END, render
 
@@ -28,10 +29,19 @@ def update_rules_reference(path: Path = ROOT / "docs" / "rules.md") -> bool:
     return True
 
 
+def update_api_reference(path: Path = ROOT / "docs" / "api.md") -> bool:
+    new = api_reference.render()
+    if path.exists() and path.read_text(encoding="utf-8") == new:
+        return False
+    path.write_text(new, encoding="utf-8")
+    return True
+
+
 def main() -> int:
     for name, changed in (
         ("docs/configuration.md", update_configuration_reference()),
         ("docs/rules.md", update_rules_reference()),
+        ("docs/api.md", update_api_reference()),
     ):
         print(name, "updated" if changed else "already current")
     return 0

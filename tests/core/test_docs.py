@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.api import reference as api_reference
 from hub.rules import reference as rules_reference
 from hub.settings_reference import BEGIN, END, render
 
@@ -22,6 +23,13 @@ def test_configuration_reference_is_generated_from_the_settings_model() -> None:
 def test_rules_reference_is_generated_from_the_rule_code() -> None:
     text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
     assert text == rules_reference.render(), "docs/rules.md is stale: run `make docs`"
+
+
+def test_api_reference_is_generated_from_the_openapi_document() -> None:
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    assert text == api_reference.render(), "docs/api.md is stale: run `make docs`"
+    assert "## POST `/v1/marks`" in text
+    assert "## POST `/v1/roll-deletions`" in text
 
 
 def test_rules_reference_lists_every_code_with_its_source() -> None:
