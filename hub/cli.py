@@ -70,9 +70,25 @@ def main() -> None:
 
 @main.command()
 @config_option
-def run(config_path: Path | None) -> None:
+@click.option(
+    "--worker",
+    is_flag=True,
+    help="A worker: sync leases and the outbox dispatcher, with the API only on an ephemeral "
+    "loopback port (health and metrics); run several beside one `hub run` on PostgreSQL.",
+)
+def run(config_path: Path | None, worker: bool) -> None:
     """Run the service: the HTTP API, the sync scheduler and the outbox dispatcher."""
     settings = _settings(config_path)
+    if worker:
+        # Workers share the sync leases and the outbox (SKIP LOCKED) on one PostgreSQL; the
+        # public API is one `hub run` (docs/performance.md, Scale-out).
+        settings = settings.model_copy(
+            update={
+                "api": settings.api.model_copy(update={"host": "127.0.0.1", "port": 0}),
+                "sync": settings.sync.model_copy(update={"enabled": True}),
+                "outbox": settings.outbox.model_copy(update={"enabled": True}),
+            }
+        )
     _run(_run_service(settings))
 
 
@@ -293,6 +309,51 @@ def sync(config_path: Path | None, once: bool) -> None:
                 click.echo(line)
         click.echo(f"outbox: {delivered} delivered, {retried} to retry, {dead} dead-lettered")
         return 1 if any(r.failed for r in reports) else 0
+
+    _run(go())
+
+
+# --- backfill ---------------------------------------------------------------------------
+
+
+@main.command()
+@config_option
+@click.option(
+    "--from", "date_from", required=True, type=click.DateTime(["%Y-%m-%d"]), metavar="DATE"
+)
+@click.option(
+    "--to",
+    "date_to",
+    default=None,
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="DATE",
+    help="Last date (default: 31 August after --from, or today if earlier).",
+)
+@click.option("--connection", default=None, help="Only this connection (default: every one).")
+def backfill(
+    config_path: Path | None,
+    date_from: dt.datetime,
+    date_to: dt.datetime | None,
+    connection: str | None,
+) -> None:
+    """Read marks from DATE from every connection that reads them, a page per transaction
+    (resumable: run it again to carry on); exit 1 if any connection did not finish."""
+    from hub.backfill import exit_code, run_backfill
+
+    settings = _settings(config_path)
+
+    async def go() -> int:
+        try:
+            reports = await run_backfill(
+                settings,
+                start=date_from.date(),
+                end=None if date_to is None else date_to.date(),
+                connection=connection,
+                echo=click.echo,
+            )
+        except ConfigError as exc:
+            _fail(f"backfill: {exc}")
+        return exit_code(reports)
 
     _run(go())
 

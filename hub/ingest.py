@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import structlog
@@ -44,6 +45,22 @@ from hub_contracts import (
 log = structlog.get_logger(__name__)
 
 _MARK = TypeAdapter(AttendanceMark)
+_MARKS = TypeAdapter(list[AttendanceMark])
+
+
+@dataclass(frozen=True, slots=True)
+class PageRoll:
+    """The registrations and placements `ingest_marks` read for a page's learners."""
+
+    upns: frozenset[str]
+    registrations: Mapping[str, Sequence[Registration]]
+    placements: Mapping[str, Sequence[EotasPlacement]]
+
+
+#: Set while `ingest_marks` runs the rules: the roll it has just read for the page's learners,
+#: in the same transaction and unchanged since (only marks and quarantine rows were written in
+#: between), so the rules need not read it again (`hub.reconciliation`).
+PAGE_ROLL: ContextVar[PageRoll | None] = ContextVar("hub_ingest_page_roll", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,16 +118,7 @@ async def ingest_marks(
 ) -> IngestResult:
     """Validate, quarantine the rejects, upsert the rest with history, run the rules."""
     rejected: list[Rejection] = []
-    parsed: list[tuple[int, AttendanceMark]] = []
-    for index, item in enumerate(items):
-        if isinstance(item, AttendanceMark):
-            parsed.append((index, item))
-            continue
-        try:
-            parsed.append((index, _MARK.validate_python(item)))
-        except ValidationError as exc:
-            first = describe_validation_error(exc)[0]
-            rejected.append(Rejection(index, first.field or None, first.message, "invalid"))
+    parsed = _validate(items, rejected)
 
     upns = {m.upn for _, m in parsed}
     settings = await SettingRepository(session).get_many({m.setting_id for _, m in parsed})
@@ -118,8 +126,9 @@ async def ingest_marks(
     placements = await PlacementRepository(session).for_learners(upns)
 
     accepted: list[AttendanceMark] = []
+    codes: dict[tuple[str, dt.date, str], Rejection | None] = {}
     for index, mark in parsed:
-        rejection = _judge(index, mark, settings, registrations, placements)
+        rejection = _judge(index, mark, settings, registrations, placements, codes)
         if rejection is None:
             accepted.append(mark)
         else:
@@ -145,8 +154,37 @@ async def ingest_marks(
 
     result = await MarkRepository(session).upsert_many(accepted, received_at=now)
     if rules is not None and result.changed_keys:
-        await rules.after_marks(session, result.changed_keys, now=now)
+        token = PAGE_ROLL.set(PageRoll(frozenset(upns), registrations, placements))
+        try:
+            await rules.after_marks(session, result.changed_keys, now=now)
+        finally:
+            PAGE_ROLL.reset(token)
     return IngestResult(accepted=len(accepted), rejected=tuple(rejected), upsert=result)
+
+
+def _validate(
+    items: Sequence[Mapping[str, Any] | AttendanceMark], rejected: list[Rejection]
+) -> list[tuple[int, AttendanceMark]]:
+    """The valid marks with their positions; a rejection for each invalid one.
+
+    The whole page is validated in one call (pydantic's loop, not ours); only a page with an
+    invalid item is gone through again one item at a time, to say which and why.
+    """
+    try:
+        return list(enumerate(_MARKS.validate_python(list(items))))
+    except ValidationError:
+        pass
+    parsed: list[tuple[int, AttendanceMark]] = []
+    for index, item in enumerate(items):
+        if isinstance(item, AttendanceMark):
+            parsed.append((index, item))
+            continue
+        try:
+            parsed.append((index, _MARK.validate_python(item)))
+        except ValidationError as exc:
+            first = describe_validation_error(exc)[0]
+            rejected.append(Rejection(index, first.field or None, first.message, "invalid"))
+    return parsed
 
 
 def _judge(
@@ -155,6 +193,7 @@ def _judge(
     settings: Mapping[str, Setting],
     registrations: Mapping[str, Sequence[Registration]],
     placements: Mapping[str, Sequence[EotasPlacement]],
+    codes: dict[tuple[str, dt.date, str], Rejection | None],
 ) -> Rejection | None:
     setting = settings.get(mark.setting_id)
     if setting is None:
@@ -181,11 +220,17 @@ def _judge(
             "has no EOTAS placement with it",
             "not_registered",
         )
-    try:
-        lookup_code(setting.jurisdiction, mark.date, mark.code)
-    except (CodeNotInForce, UnknownCodeSetError) as exc:
-        return Rejection(index, "code", str(exc), "code_not_in_force")
-    return None
+    # The code set in force depends only on the jurisdiction and the date: judge each
+    # (jurisdiction, date, code) once per page.
+    cell = (setting.jurisdiction.value, mark.date, mark.code)
+    if cell not in codes:
+        try:
+            lookup_code(setting.jurisdiction, mark.date, mark.code)
+            codes[cell] = None
+        except (CodeNotInForce, UnknownCodeSetError) as exc:
+            codes[cell] = Rejection(0, "code", str(exc), "code_not_in_force")
+    verdict = codes[cell]
+    return None if verdict is None else replace(verdict, index=index)
 
 
 async def ingest_reference(

@@ -13,14 +13,17 @@ write-backs are persisted before anything is sent (DESIGN §6).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.ingest import PAGE_ROLL
 from hub.notifications import NotificationSink, notification_id
 from hub.rules.calendar import SchoolDays
+from hub.rules.eotas import OFF_SITE_CODES
 from hub.rules.reconcile import (
     Finding,
     ReconcilePolicy,
@@ -30,7 +33,6 @@ from hub.rules.reconcile import (
 )
 from hub.settings import ReconcileSettings
 from hub.store import (
-    CalendarRepository,
     DiscrepancyRepository,
     MarkKey,
     MarkRepository,
@@ -38,13 +40,16 @@ from hub.store import (
     RegistrationRepository,
     SettingRepository,
 )
+from hub.store.models import DiscrepancyRow, SchoolDayRow
 from hub_contracts import (
     AttendanceMark,
     DiscrepancyStatus,
+    EotasPlacement,
     Jurisdiction,
     Notification,
     NotificationKind,
     ProposedAction,
+    Registration,
     Session,
 )
 
@@ -92,34 +97,58 @@ class ReconciliationRunner:
         self, session: AsyncSession, changed: Sequence[MarkKey], *, now: dt.datetime
     ) -> None:
         slots = {(k.upn, k.date, k.session) for k in changed}
-        await self.evaluate(session, slots, now=now)
+        await self.evaluate(session, slots, now=now, known=getattr(changed, "current", None))
 
     async def evaluate(
-        self, session: AsyncSession, slots: Iterable[SessionSlot], *, now: dt.datetime
+        self,
+        session: AsyncSession,
+        slots: Iterable[SessionSlot],
+        *,
+        now: dt.datetime,
+        known: Mapping[MarkKey, AttendanceMark] | None = None,
     ) -> ReconcileOutcome:
-        slots = sorted({(upn, day, Session(sess)) for upn, day, sess in slots})
+        """Judge each session; `known` holds current marks the caller already has (the ingest
+        path passes those it has just written), so only the others are read."""
+        unique = {(upn, day, Session(sess)) for upn, day, sess in slots}
         outcome = ReconcileOutcome()
-        if not slots:
+        if not unique:
             return outcome
-        upns = {upn for upn, _, _ in slots}
-        registrations = await RegistrationRepository(session).for_learners(upns)
-        placements = await PlacementRepository(session).for_learners(upns)
+        upns = {upn for upn, _, _ in unique}
+        roll = PAGE_ROLL.get()
+        registrations: Mapping[str, Sequence[Registration]]
+        placements: Mapping[str, Sequence[EotasPlacement]]
+        if roll is not None and upns <= roll.upns:
+            registrations, placements = roll.registrations, roll.placements
+        else:
+            registrations = await RegistrationRepository(session).for_learners(upns)
+            placements = await PlacementRepository(session).for_learners(upns)
 
         # The settings involved in each session: registering settings and placement providers.
         involved: dict[SessionSlot, set[str]] = {}
-        for slot in slots:
+        for slot in unique:
             upn, day, _ = slot
-            ids = {r.setting_id for r in registrations.get(upn, ()) if r.on_roll(day)}
-            ids |= {p.provider_id for p in placements.get(upn, ()) if p.active(day)}
-            ids |= {p.school_id for p in placements.get(upn, ()) if p.active(day)}
+            regs, places = registrations.get(upn, ()), placements.get(upn, ())
+            if not places and len(regs) == 1:  # most learners: one registration, no placement
+                involved[slot] = {regs[0].setting_id} if regs[0].on_roll(day) else set()
+                continue
+            ids = {r.setting_id for r in regs if r.on_roll(day)}
+            active = [p for p in places if p.active(day)]
+            ids |= {p.provider_id for p in active} | {p.school_id for p in active}
             involved[slot] = ids
-        keys = [
-            MarkKey(upn, sid, day, sess)
+        marks = dict(known or {})
+        wanted = [
+            key
             for (upn, day, sess), ids in involved.items()
             for sid in ids
+            if (key := MarkKey(upn, sid, day, sess)) not in marks
         ]
-        marks = await MarkRepository(session).current_for_keys(keys)
-        setting_ids = {sid for ids in involved.values() for sid in ids}
+        marks.update(await MarkRepository(session).current_for_keys(wanted))
+        open_slots = await _open_slots(session, upns)
+        considered = len(unique)
+        slots = sorted(s for s in unique if s in open_slots or _may_find(s, involved[s], marks))
+        if not slots:
+            return outcome
+        setting_ids = {sid for slot in slots for sid in involved[slot]}
         settings = await SettingRepository(session).get_many(setting_ids)
         calendars = await self._calendars(session, setting_ids)
         jurisdiction_of: dict[str, Jurisdiction] = {
@@ -153,7 +182,9 @@ class ReconciliationRunner:
                 # the service on one bad record); it is logged without pupil data.
                 log.warning("reconcile_skipped", reason=str(exc).split(":")[0])
                 continue
-            await self._lifecycle(discrepancies, slot, findings, now, outcome)
+            await self._lifecycle(
+                discrepancies, findings, now, outcome, open_ids=open_slots.get(slot, ())
+            )
             for finding in findings:
                 if finding.safeguarding_alert_to and self.sink is not None:
                     outcome.notifications += await self._safeguarding_alert(
@@ -192,7 +223,7 @@ class ReconciliationRunner:
         if outcome.opened or outcome.resolved:
             log.info(
                 "reconciled",
-                sessions=len(slots),
+                sessions=considered,
                 opened=outcome.opened,
                 updated=outcome.updated,
                 resolved=outcome.resolved,
@@ -202,12 +233,14 @@ class ReconciliationRunner:
     async def _lifecycle(
         self,
         repo: DiscrepancyRepository,
-        slot: SessionSlot,
         findings: Sequence[Finding],
         now: dt.datetime,
         outcome: ReconcileOutcome,
+        *,
+        open_ids: Sequence[str],
     ) -> None:
-        upn, day, sess = slot
+        """Record the findings; resolve what was open for the session before this pass
+        (`open_ids`) and is no longer found."""
         current = {f.discrepancy_id: f for f in findings}
         for finding in findings:
             event = await repo.record(finding.to_discrepancy(), now=now)
@@ -215,9 +248,11 @@ class ReconciliationRunner:
                 outcome.opened += 1
             elif event == "updated":
                 outcome.updated += 1
-        existing = await repo.find(upn=upn, status=DiscrepancyStatus.OPEN)
-        for d in existing:
-            if d.date == day and d.session == sess and d.id not in current:
+        for discrepancy_id in open_ids:
+            if discrepancy_id in current:
+                continue
+            d = await repo.get(discrepancy_id)
+            if d is not None and d.status is DiscrepancyStatus.OPEN:
                 await repo.record(
                     d.model_copy(update={"status": DiscrepancyStatus.RESOLVED}), now=now
                 )
@@ -249,10 +284,69 @@ class ReconciliationRunner:
     async def _calendars(
         self, session: AsyncSession, setting_ids: Iterable[str]
     ) -> dict[str, SchoolDays]:
-        repo = CalendarRepository(session)
-        out: dict[str, SchoolDays] = {}
-        for sid in sorted(setting_ids):
-            calendar = await repo.get(sid)
-            if calendar.school_days:
-                out[sid] = SchoolDays.from_calendar(calendar)
-        return out
+        """Each setting's school days, for those that have any (one query)."""
+        return await school_days_of(session, setting_ids)
+
+
+async def school_days_of(
+    session: AsyncSession, setting_ids: Iterable[str]
+) -> dict[str, SchoolDays]:
+    """The `SchoolDays` of each of these settings that has a calendar, read in one query (the
+    same days `CalendarRepository.get` gives, one setting at a time)."""
+    t = SchoolDayRow.__table__.c
+    days: dict[str, list[dt.date]] = {}
+    wanted = sorted(set(setting_ids))
+    for start in range(0, len(wanted), 1_000):
+        query = select(t.setting_id, t.date).where(t.setting_id.in_(wanted[start : start + 1_000]))
+        for setting_id, day in await session.execute(query):
+            days.setdefault(setting_id, []).append(day)
+    return {sid: SchoolDays(found, setting_id=sid) for sid, found in sorted(days.items())}
+
+
+# --- which sessions are worth judging ----------------------------------------------------------
+
+#: The codes with which a session involving ONE setting (a single registration, no EOTAS
+#: placement active that day) can give a finding: D (`d_without_dual_registration`), N
+#: (`n_code_overdue`) and the off-site codes B and K (`hub.rules.eotas`). Every other rule needs
+#: a second registration or a placement, and so do the dual absence notices.
+#: tests/scale/test_prefilter.py checks this against `reconcile_session` for every code.
+SOLO_FINDING_CODES: frozenset[str] = frozenset({"D", "N"}) | OFF_SITE_CODES
+
+
+def _may_find(
+    slot: SessionSlot, involved: set[str], marks: Mapping[MarkKey, AttendanceMark]
+) -> bool:
+    """False when the session cannot give a finding or a notice, so need not be judged.
+
+    Nearly every session is an ordinary one: a learner on one roll, no placement, a present or
+    absence code. Skipping those before the facts are gathered is what keeps reconciliation
+    off the ingest path's bill (docs/performance.md).
+    """
+    if len(involved) > 1:
+        return True
+    if not involved:
+        return False  # no registration on roll and no placement: nothing to reconcile
+    upn, day, sess = slot
+    (setting_id,) = involved
+    mark = marks.get(MarkKey(upn, setting_id, day, sess))
+    return mark is not None and mark.code in SOLO_FINDING_CODES
+
+
+async def _open_slots(session: AsyncSession, upns: Iterable[str]) -> dict[SessionSlot, list[str]]:
+    """The open discrepancies of these learners, by session, ids in order (one query per
+    1,000 learners)."""
+    d = DiscrepancyRow.__table__.c
+    found: dict[SessionSlot, list[str]] = {}
+    ordered = sorted(set(upns))
+    for start in range(0, len(ordered), 1_000):
+        query = (
+            select(d.upn, d.date, d.session, d.id)
+            .where(
+                d.status == DiscrepancyStatus.OPEN.value,
+                d.upn.in_(ordered[start : start + 1_000]),
+            )
+            .order_by(d.id)
+        )
+        for row in await session.execute(query):
+            found.setdefault((row.upn, row.date, Session(row.session)), []).append(row.id)
+    return found

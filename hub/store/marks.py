@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -57,12 +57,32 @@ class MarkKey(NamedTuple):
         return cls(mark.upn, mark.setting_id, mark.date, mark.session)
 
 
+class ChangedKeys(tuple[MarkKey, ...]):
+    """Cells whose current mark changed, in first-seen order — a plain tuple of `MarkKey` to
+    anyone who iterates it — carrying in `current` the mark each cell now holds, as the upsert
+    left it, so the rules that run next need not read those marks back."""
+
+    current: Mapping[MarkKey, AttendanceMark]
+
+    def __new__(cls, current: Mapping[MarkKey, AttendanceMark]) -> ChangedKeys:
+        keys = super().__new__(cls, current.keys())
+        keys.current = current
+        return keys
+
+    def __add__(self, other: tuple[Any, ...]) -> ChangedKeys:
+        """Both, in first-seen order; for a cell in both, `other`'s (later) mark."""
+        merged = dict(self.current)
+        merged.update(getattr(other, "current", {}))
+        return ChangedKeys(merged)
+
+
 @dataclass(frozen=True)
 class UpsertResult:
     """What ``upsert_many`` did with each mark it was given (the four counts sum to the input).
 
     ``historical``: older than the current mark and not seen before, so kept as history only.
-    ``changed_keys``: cells whose current mark changed, in first-seen order.
+    ``changed_keys``: cells whose current mark changed, in first-seen order (a `ChangedKeys`
+    when it comes from ``upsert_many``: each cell's new current mark is on it).
     """
 
     inserted: int = 0
@@ -72,14 +92,17 @@ class UpsertResult:
     changed_keys: tuple[MarkKey, ...] = field(default=())
 
     def __add__(self, other: UpsertResult) -> UpsertResult:
-        keys = dict.fromkeys(self.changed_keys)
-        keys.update(dict.fromkeys(other.changed_keys))
+        mine, theirs = self.changed_keys, other.changed_keys
+        if isinstance(mine, ChangedKeys) and isinstance(theirs, ChangedKeys):
+            keys: tuple[MarkKey, ...] = mine + theirs
+        else:
+            keys = tuple({**dict.fromkeys(mine), **dict.fromkeys(theirs)})
         return UpsertResult(
             inserted=self.inserted + other.inserted,
             amended=self.amended + other.amended,
             unchanged=self.unchanged + other.unchanged,
             historical=self.historical + other.historical,
-            changed_keys=tuple(keys),
+            changed_keys=keys,
         )
 
 
@@ -111,7 +134,7 @@ class MarkRepository:
     ) -> UpsertResult:
         """Record marks in order; identical re-sends are no-ops, amendments keep the original."""
         now = aware(received_at or dt.datetime.now(dt.UTC), "received_at")
-        result = UpsertResult()
+        result = UpsertResult(changed_keys=ChangedKeys({}))
         for part in chunked(marks, self.chunk_size):
             result = result + await self._upsert_chunk(part, now)
         return result
@@ -143,6 +166,46 @@ class MarkRepository:
             query = query.where(c.setting_id == setting_id)
         query = query.order_by(c.date, c.session, c.setting_id)
         return [_mark(row) for row in await self._session.execute(query)]
+
+    async def codes_for_learner(
+        self, upn: str, setting_id: str, date_from: dt.date, date_to: dt.date
+    ) -> dict[tuple[dt.date, Session], str]:
+        """The current code per (date, session) at one setting: what the continuous-absence
+        rules read (`hub.rules.returns.MarksInput`), without building a mark per row."""
+        c = _CURRENT.c
+        query = select(c.date, c.session, c.code).where(
+            c.upn == upn, c.setting_id == setting_id, c.date >= date_from, c.date <= date_to
+        )
+        return {
+            (row.date, Session(row.session)): row.code for row in await self._session.execute(query)
+        }
+
+    async def count_codes(
+        self,
+        upns: Iterable[str],
+        date_from: dt.date,
+        date_to: dt.date,
+        codes: Iterable[str],
+    ) -> dict[tuple[str, str], int]:
+        """How many current marks of each (learner, setting) in the date range carry one of
+        `codes`; pairs with none are absent. One query per 1,000 learners."""
+        c = _CURRENT.c
+        wanted = sorted(set(codes))
+        counts: dict[tuple[str, str], int] = {}
+        for part in chunked(sorted(set(upns)), 1_000):
+            query = (
+                select(c.upn, c.setting_id, func.count())
+                .where(
+                    c.upn.in_(part),
+                    c.date >= date_from,
+                    c.date <= date_to,
+                    c.code.in_(wanted),
+                )
+                .group_by(c.upn, c.setting_id)
+            )
+            for upn, setting_id, count in await self._session.execute(query):
+                counts[(upn, setting_id)] = int(count)
+        return counts
 
     async def current_for_setting(
         self, setting_id: str, date_from: dt.date, date_to: dt.date
@@ -193,17 +256,17 @@ class MarkRepository:
     async def _upsert_chunk(
         self, marks: Sequence[AttendanceMark], now: dt.datetime
     ) -> UpsertResult:
-        keys = list(dict.fromkeys(MarkKey.of(m) for m in marks))
+        keys = [MarkKey(m.upn, m.setting_id, m.date, m.session) for m in marks]
         current: dict[MarkKey, _Version] = {}
-        for row in await self._current_rows(keys):
+        for row in await self._current_rows(list(dict.fromkeys(keys))):
             current[_key(row)] = (_content_of_row(row), row.recorded_at)
 
         # A mark no newer than the current one may re-send an entry already in history; only
         # those cells need their history read (every stored entry is no newer than the current).
         needs_history = {
             key
-            for m in marks
-            if (cur := current.get(key := MarkKey.of(m))) is not None
+            for key, m in zip(keys, marks, strict=True)
+            if (cur := current.get(key)) is not None
             and m.recorded_at <= cur[1]
             and (_content(m), m.recorded_at) != cur
         }
@@ -211,35 +274,35 @@ class MarkRepository:
         for key, version in current.items():
             seen.setdefault(key, set()).add(version)
 
-        new_rows: list[dict[str, Any]] = []
-        latest_row: dict[MarkKey, int] = {}  # cell -> index in new_rows of its new current entry
+        new_marks: list[AttendanceMark] = []
+        latest_row: dict[MarkKey, int] = {}  # cell -> index in new_marks of its new current entry
+        latest: dict[MarkKey, AttendanceMark] = {}  # cell -> its new current entry
         inserted = amended = unchanged = historical = 0
-        for mark in marks:
-            key = MarkKey.of(mark)
+        for key, mark in zip(keys, marks, strict=True):
             version = (_content(mark), mark.recorded_at)
             cur = current.get(key)
-            known = seen.setdefault(key, set())
             if cur is None:
                 inserted += 1
-            elif version[0] == cur[0] or version in known:
+            elif version[0] == cur[0] or version in seen[key]:
                 unchanged += 1
                 continue
             elif mark.recorded_at < cur[1]:
                 historical += 1
-                known.add(version)
-                new_rows.append(_row_values(mark, now))
+                seen[key].add(version)
+                new_marks.append(mark)
                 continue
             else:
                 amended += 1
-            known.add(version)
+            seen.setdefault(key, set()).add(version)
             current[key] = version
-            latest_row[key] = len(new_rows)
-            new_rows.append(_row_values(mark, now))
+            latest_row[key] = len(new_marks)
+            latest[key] = mark
+            new_marks.append(mark)
 
-        ids = await self._insert_marks(new_rows)
+        ids = await self._insert_marks(new_marks, now)
         if latest_row:
             await self._point_current([ids[index] for index in latest_row.values()])
-        return UpsertResult(inserted, amended, unchanged, historical, tuple(latest_row))
+        return UpsertResult(inserted, amended, unchanged, historical, ChangedKeys(latest))
 
     async def _current_rows(self, keys: Sequence[MarkKey]) -> Sequence[Row[Any]]:
         if not keys:
@@ -294,19 +357,68 @@ class MarkRepository:
         on = and_(*(t.c[name] == listed.c[name] for name in _KEY_COLUMNS))
         return select(t).select_from(listed).join(t, on)
 
-    async def _insert_marks(self, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert entries; returns their ids in the order given.
-
-        Ids are matched back by the entry's own columns (unique within a chunk: a repeat is
-        never inserted) rather than with ``sort_by_parameter_order``, which SQLite can only
-        honour by inserting one row per statement.
-        """
-        if not rows:
+    async def _insert_marks(self, marks: Sequence[AttendanceMark], now: dt.datetime) -> list[int]:
+        """Insert entries; returns their ids in the order given."""
+        if not marks:
             return []
+        if dialect_name(self._session) == "sqlite":
+            return await self._insert_marks_sqlite(marks, now)
+        rows = [_row_values(mark, now) for mark in marks]
         columns = [_MARKS.c[name] for name in _IDENTITY_COLUMNS]
         result = await self._session.execute(insert(_MARKS).returning(_MARKS.c.id, *columns), rows)
-        ids = {tuple(row[1:]): row[0] for row in result}
-        return [ids[tuple(row[name] for name in _IDENTITY_COLUMNS)] for row in rows]
+        return _ids_by_identity(result, rows)
+
+    async def _insert_marks_sqlite(
+        self, marks: Sequence[AttendanceMark], now: dt.datetime
+    ) -> list[int]:
+        """One ``executemany`` of driver-ready tuples: the hot path of a sync page.
+
+        SQLAlchemy's per-value bind processing and ``RETURNING`` row matching cost more than
+        SQLite's work here, so the values are converted with the columns' own bind processors
+        (each distinct timestamp once) and the ids are not returned but known: the transaction
+        holds SQLite's write lock (``BEGIN IMMEDIATE``), so each row gets the next rowid, in
+        order. That is checked (the new largest id must be the old plus the row count); if it
+        ever fails, the ids are read back by the entries' own columns.
+        """
+        conn = await self._session.connection()
+        to_date = _processor(_MARKS.c.date, conn.dialect)
+        to_time = _processor(_MARKS.c.recorded_at, conn.dialect)
+        times: dict[dt.datetime, Any] = {}
+
+        def stamp(value: dt.datetime) -> Any:
+            found = times.get(value)
+            if found is None:
+                found = times[value] = to_time(value)
+            return found
+
+        received = stamp(now)
+        params = [
+            (
+                m.upn,
+                m.setting_id,
+                to_date(m.date),
+                m.session.value,
+                m.code,
+                m.minutes_late,
+                m.source,
+                m.source_ref,
+                stamp(m.recorded_at),
+                received,
+            )
+            for m in marks
+        ]
+        floor = (await conn.exec_driver_sql(_MAX_MARK_ID)).scalar() or 0
+        await conn.exec_driver_sql(_INSERT_MARK, params)
+        top = (await conn.exec_driver_sql(_MAX_MARK_ID)).scalar() or 0
+        if top == floor + len(params):
+            return list(range(floor + 1, top + 1))
+        # Not the next rowids (SQLite picks random free ones once the largest is taken): find
+        # the entries by their cells; an entry is never stored twice, so its columns name it.
+        keys = list(dict.fromkeys(MarkKey.of(m) for m in marks))
+        found = await self._session.execute(self._rows_for_keys(_MARKS, keys))
+        columns = ("id", *_IDENTITY_COLUMNS)
+        rows = [tuple(getattr(row, name) for name in columns) for row in found]
+        return _ids_by_identity(rows, [_row_values(m, now) for m in marks])
 
     async def _point_current(self, mark_ids: list[int]) -> None:
         """Make these entries current for their cells, copied over inside the database."""
@@ -323,6 +435,32 @@ class MarkRepository:
             set_={name: stmt.excluded[name] for name in ("mark_id", *_CONTENT_COLUMNS)},
         )
         await self._session.execute(stmt)
+
+
+_MAX_MARK_ID = "SELECT max(id) FROM marks"
+_INSERT_MARK = (
+    "INSERT INTO marks (upn, setting_id, date, session, code, minutes_late, source, "
+    "source_ref, recorded_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _processor(column: Any, dialect: Any) -> Callable[[Any], Any]:
+    """What SQLAlchemy itself does to a value bound to `column` on this dialect (the
+    dialect's own type, e.g. SQLite's DATETIME text format, not the generic one)."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process if process is not None else _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _ids_by_identity(result: Iterable[Sequence[Any]], rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Ids of `rows`, matched by the entry's own columns (unique within a chunk: a repeat is
+    never inserted) rather than with ``sort_by_parameter_order``, which SQLite can only honour
+    by inserting one row per statement."""
+    ids = {tuple(row[1:]): row[0] for row in result}
+    return [ids[tuple(row[name] for name in _IDENTITY_COLUMNS)] for row in rows]
 
 
 def _content(mark: AttendanceMark) -> _Content:
