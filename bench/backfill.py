@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import re
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -149,6 +150,8 @@ class Pass:
     seconds: float
     returncode: int
     output: str
+    #: CPU seconds the `hub backfill` process used (user + system).
+    cpu: float = 0.0
 
     @property
     def peak_rss_mb(self) -> float:
@@ -161,6 +164,7 @@ def backfill_pass(config: Path, *, interrupt_after: float | None = None) -> Pass
     command = [str(HUB), "backfill", "--from", FROM.isoformat(), "--to", TO.isoformat()]
     command += ["--config", str(config)]
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
         command,
         cwd=config.parent,
@@ -174,7 +178,9 @@ def backfill_pass(config: Path, *, interrupt_after: float | None = None) -> Pass
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate()
-    return Pass(time.perf_counter() - start, proc.returncode, out)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Pass(time.perf_counter() - start, proc.returncode, out, cpu)
 
 
 def stored_marks(path: Path) -> tuple[int, int]:
@@ -214,6 +220,7 @@ def run(
         raise RuntimeError(f"hub backfill failed ({last.returncode}):\n{last.output[-3000:]}")
     seconds = sum(p.seconds for p in passes)
     rate = farm.marks / seconds
+    hub_cpu = sum(p.cpu for p in passes)
     result = {
         "learners": learners,
         "settings": settings,
@@ -227,14 +234,18 @@ def run(
         "passes": len(passes),
         "interrupted_first": passes[0].returncode != 0,
         "emulator_cpu_s": farm_cpu,
+        "hub_cpu_s": hub_cpu,
+        "hub_cpu_us_per_mark": hub_cpu / farm.marks * 1e6,
         "extrapolated_25k_minutes": TARGET_MARKS / rate / 60,
+        "extrapolated_25k_hub_cpu_minutes": TARGET_MARKS * hub_cpu / farm.marks / 60,
     }
     rss = result["peak_rss_mb"]
     print(
         f"backfill {farm.marks:,} marks ({learners:,} learners, {len(farm.schools)} SIMS "
         f"connections) in {seconds:,.1f}s: {rate:,.0f} marks/s; peak RSS {rss:,.0f} MB "
         f"(target < {TARGET_RSS_MB} MB: {'met' if rss < TARGET_RSS_MB else 'MISSED'}); "
-        f"emulators used {farm_cpu:,.0f}s CPU of the same machine"
+        f"the hub used {hub_cpu:,.0f}s CPU ({result['hub_cpu_us_per_mark']:,.0f} µs a mark), "
+        f"the emulators {farm_cpu:,.0f}s of the same machine"
     )
     if interrupt_after is not None:
         print(
@@ -242,8 +253,9 @@ def run(
             f"{current:,} marks stored of {farm.marks:,} served ({entries:,} entries)"
         )
     print(
-        f"backfill extrapolated to {TARGET_LEARNERS:,} learners (~{TARGET_MARKS:,} marks) at "
-        f"this rate: {result['extrapolated_25k_minutes']:,.0f} minutes"
+        f"backfill extrapolated to {TARGET_LEARNERS:,} learners (~{TARGET_MARKS:,} marks): "
+        f"{result['extrapolated_25k_minutes']:,.0f} minutes at this rate; "
+        f"{result['extrapolated_25k_hub_cpu_minutes']:,.0f} minutes of the hub's own CPU"
     )
     return result
 

@@ -43,6 +43,7 @@ from rich.progress import (
 
 from hub.engine import worker_id
 from hub.engine.destinations import Destinations
+from hub.engine.health import describe_error
 
 # The sync engine's own page loop and its "someone else has this connection" signals: a
 # backfill commits pages exactly as a sync does, so it reuses them rather than a copy.
@@ -242,7 +243,9 @@ async def _backfill_one(
         report.status, report.error = "busy", "another worker holds the connection's sync lease"
         bound.warning("backfill_stopped", status=report.status, error_class=type(exc).__name__)
     except Exception as exc:  # isolation boundary: one connection's failure stops only it
-        report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+        # An adapter's error says what the vendor said; anything else only its class (its
+        # message was never vetted for pupil data).
+        report.status, report.error = "failed", describe_error(exc)
         bound.warning("backfill_stopped", status=report.status, error_class=type(exc).__name__)
     finally:
         report.seconds = time.perf_counter() - began
