@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -111,11 +112,18 @@ def _modified_since(request: web.Request) -> dt.datetime | None:
     return since
 
 
+Row = tuple[dt.datetime, int, Any]
+
+
 def _page(
     request: web.Request,
-    rows: Iterable[tuple[dt.datetime, int, dict[str, Any]]],
+    rows: Sequence[Row],
+    *,
+    presorted: bool = False,
 ) -> web.Response:
-    """One page of `rows` (change time, id, JSON) after the skiptoken, with a nextLink."""
+    """One page of `rows` (change time, id, record with ``as_json``) after the skiptoken, with a
+    nextLink. `presorted` rows are already ordered by (change time, id): the page is then found
+    by bisection, and only its own records are turned into JSON."""
     state = request.app[STATE]
     as_of = state.as_of
     since = _modified_since(request)
@@ -128,16 +136,21 @@ def _page(
             top = max(1, min(int(request.query["$top"]), state.page_size))
         except ValueError as exc:
             raise _bad_request("InvalidTop", "$top is not a number") from exc
-    ordered = sorted(
-        (row for row in rows if since is None or row[0] > since), key=lambda r: (r[0], r[1])
-    )
+    ordered = rows if presorted else sorted(rows, key=_order)
+    # Records changed strictly after `modifiedSince`, then strictly after the skiptoken's cut.
+    start = 0
+    if since is not None:
+        start = bisect.bisect_right(ordered, (since, _MAX_ID), key=_order)
     if after is not None:
         cut = (dt.datetime.fromisoformat(after[0]), after[1])
-        ordered = [row for row in ordered if (row[0], row[1]) > cut]
-    chunk = ordered[:top]
-    body: dict[str, Any] = {"value": [row[2] for row in chunk], "@sims.asOf": utc_text(as_of)}
+        start = max(start, bisect.bisect_right(ordered, cut, key=_order))
+    chunk = ordered[start : start + top]
+    body: dict[str, Any] = {
+        "value": [row[2].as_json() for row in chunk],
+        "@sims.asOf": utc_text(as_of),
+    }
     last = (chunk[-1][0].isoformat(), chunk[-1][1]) if chunk else after
-    more = len(ordered) > top
+    more = len(ordered) > start + top
     if not more and chunk and honour_empty_last_page(request):
         more = True  # a continuation link to a page with nothing on it
     if more and last is not None:
@@ -145,6 +158,13 @@ def _page(
         query["$skiptoken"] = _encode_skiptoken(last)
         body["@odata.nextLink"] = str(request.url.with_query(query))
     return web.json_response(body)
+
+
+_MAX_ID = 2**63
+
+
+def _order(row: Row) -> tuple[dt.datetime, int]:
+    return row[0], row[1]
 
 
 # --- handlers ----------------------------------------------------------------------------------
@@ -207,17 +227,12 @@ async def api_gateway(request: web.Request, handler: Any) -> web.StreamResponse:
 
 
 async def learners(request: web.Request) -> web.Response:
-    rows = [
-        (ln.last_updated, ln.person_id, ln.as_json()) for ln in request.app[STATE].learners.values()
-    ]
+    rows = [(ln.last_updated, ln.person_id, ln) for ln in request.app[STATE].learners.values()]
     return _page(request, rows)
 
 
 async def enrolments(request: web.Request) -> web.Response:
-    rows = [
-        (e.last_updated, e.enrolment_id, e.as_json())
-        for e in request.app[STATE].enrolments.values()
-    ]
+    rows = [(e.last_updated, e.enrolment_id, e) for e in request.app[STATE].enrolments.values()]
     return _page(request, rows)
 
 
@@ -238,12 +253,7 @@ async def session_attendances(request: web.Request) -> web.Response:
         raise _bad_request(
             "DateRangeTooLarge", f"the maximum date range is {MAX_DAYS_PER_QUERY} days"
         )
-    rows = [
-        (m.last_updated, m.attendance_id, m.as_json())
-        for m in request.app[STATE].marks.values()
-        if start <= m.date <= end
-    ]
-    return _page(request, rows)
+    return _page(request, request.app[STATE].marks_between(start, end), presorted=True)
 
 
 async def attendance_codes(request: web.Request) -> web.Response:

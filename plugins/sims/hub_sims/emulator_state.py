@@ -153,6 +153,10 @@ class Written:
     response: dict[str, Any]
 
 
+MarkRow = tuple[dt.datetime, int, SimsMark]
+_WINDOWS_KEPT = 8
+
+
 class EmulatorState:
     """One school's SIMS: credentials, learners, roll, marks, code list, issued tokens."""
 
@@ -186,6 +190,7 @@ class EmulatorState:
         self.requests = 0
         self._ids = 0
         self._last_change = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+        self._windows: dict[tuple[dt.date, dt.date], tuple[Any, list[MarkRow]]] = {}
         for code in _STATUTORY:
             self.add_code(code, code)
         for local, statutory in _LOCAL:
@@ -206,6 +211,28 @@ class EmulatorState:
     @property
     def as_of(self) -> dt.datetime:
         return self._last_change
+
+    def marks_between(self, start: dt.date, end: dt.date) -> list[MarkRow]:
+        """The marks of sessions from `start` to `end` as ``(LastUpdated, AttendanceID, mark)``,
+        in that order: the listing's order, so a page is found by bisection.
+
+        Kept per date window until the next change (every change takes a `tick`, and replacing
+        the whole ``marks`` dict changes its identity), so paging through a window of a big
+        school sorts it once rather than once a page.
+        """
+        version = (id(self.marks), len(self.marks), self._last_change)
+        cached = self._windows.get((start, end))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        rows = sorted(
+            (m.last_updated, m.attendance_id, m)
+            for m in self.marks.values()
+            if start <= m.date <= end
+        )
+        if len(self._windows) >= _WINDOWS_KEPT:
+            self._windows.pop(next(iter(self._windows)))
+        self._windows[(start, end)] = (version, rows)
+        return rows
 
     def add_code(self, display: str, statutory: str, *, restricted: bool = False) -> SimsCode:
         code = SimsCode(self._next_id(), display, statutory, restricted)

@@ -88,6 +88,61 @@ async def test_pages_hold_1000_records_with_a_continuation_link(rig: SimsRig) ->
     assert sizes == [PAGE_SIZE, 500]
 
 
+async def read_all(rig: SimsRig, bearer: str, params: dict[str, str]) -> list[dict[str, Any]]:
+    url: str | None = rig.base_url + API
+    query: dict[str, str] | None = params
+    rows: list[dict[str, Any]] = []
+    while url is not None:
+        async with rig.session.get(url, params=query, headers=headers(rig, bearer)) as resp:
+            page = await resp.json()
+        rows.extend(page["value"])
+        url, query = page.get("@odata.nextLink"), None
+    return rows
+
+
+async def test_paging_is_ordered_by_change_time_and_sees_changes_made_between_pages(
+    rig: SimsRig,
+) -> None:
+    """The listing's order is (LastUpdated, AttendanceID); a mark amended while a client pages
+    through moves to the end (a later LastUpdated), so the client still sees it, once more."""
+    days = [dt.date(2026, 1, 5) + dt.timedelta(days=n) for n in range(5)]
+    seed_synthetic_school(rig.state, learners=150, days=days)  # 1,500 marks
+    _, body = await token(rig)
+    bearer = body["access_token"]
+    params = {"startDate": "2026-01-01", "endDate": "2026-01-31"}
+    async with rig.session.get(
+        rig.base_url + API, params=params, headers=headers(rig, bearer)
+    ) as r:
+        first = await r.json()
+    first_ids = [row["AttendanceID"] for row in first["value"]]
+    amended = next(iter(rig.state.marks.values()))  # on the first page: the oldest change
+    assert amended.attendance_id in first_ids
+    rig.state.add_mark(amended.upn, amended.date, amended.session, "L")
+    rest = await read_all_from(rig, bearer, first["@odata.nextLink"])
+    ids = first_ids + [row["AttendanceID"] for row in rest]
+    assert len(ids) == 1_501 and ids.count(amended.attendance_id) == 2
+    assert rest[-1]["AttendanceMark"] == "L"
+    # Order: (LastUpdated, AttendanceID) ascending, across the whole listing.
+    keys = [(row["LastUpdated"], row["AttendanceID"]) for row in first["value"] + rest]
+    assert keys[:PAGE_SIZE] == sorted(keys[:PAGE_SIZE]) and keys[PAGE_SIZE:] == sorted(
+        keys[PAGE_SIZE:]
+    )
+    # modifiedSince: only what changed strictly after it.
+    since = {**params, "modifiedSince": first["value"][-1]["LastUpdated"]}
+    later = await read_all(rig, bearer, since)
+    assert [row["AttendanceID"] for row in later] == [row["AttendanceID"] for row in rest]
+
+
+async def read_all_from(rig: SimsRig, bearer: str, url: str | None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    while url is not None:
+        async with rig.session.get(url, headers=headers(rig, bearer)) as resp:
+            page = await resp.json()
+        rows.extend(page["value"])
+        url = page.get("@odata.nextLink")
+    return rows
+
+
 async def test_at_most_90_days_per_attendance_query(rig: SimsRig) -> None:
     _, body = await token(rig)
     async with rig.session.get(
