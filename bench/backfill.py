@@ -159,9 +159,13 @@ class Pass:
         return float(found[-1].replace(",", "")) if found else 0.0
 
 
-def backfill_pass(config: Path, *, interrupt_after: float | None = None) -> Pass:
+def backfill_pass(
+    config: Path, *, interrupt_after: float | None = None, profile: Path | None = None
+) -> Pass:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")} | ENV
     command = [str(HUB), "backfill", "--from", FROM.isoformat(), "--to", TO.isoformat()]
+    if profile is not None:  # the same command under pyinstrument, its report in `profile`
+        command = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(profile), *command]
     command += ["--config", str(config)]
     start = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -196,6 +200,7 @@ def run(
     settings: int | None = None,
     days: int | None = None,
     interrupt_after: float | None = None,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     settings = settings or settings_for(learners)
     la = bench_la(settings=settings, learners=learners)
@@ -208,7 +213,7 @@ def run(
             config = Path(tmp) / "hub.toml"
             config.write_text(hub_toml(url, farm.schools), encoding="utf-8")
             farm_cpu = farm.cpu_seconds()
-            passes = [backfill_pass(config, interrupt_after=interrupt_after)]
+            passes = [backfill_pass(config, interrupt_after=interrupt_after, profile=profile)]
             if interrupt_after is not None:
                 passes.append(backfill_pass(config))  # resumes from the committed cursors
             current, entries = stored_marks(db)
@@ -267,9 +272,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=None, help="school days of marks (a year)")
     parser.add_argument("--interrupt-after", type=float, default=None, metavar="SECONDS")
     parser.add_argument("--quick", action="store_true", help="60 learners, 20 school days")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="write a pyinstrument report of the hub here"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         run(QUICK["learners"], settings=QUICK["settings"], days=QUICK["days"])
         return 0
-    run(args.learners, settings=args.settings, days=args.days, interrupt_after=args.interrupt_after)
+    run(
+        args.learners,
+        settings=args.settings,
+        days=args.days,
+        interrupt_after=args.interrupt_after,
+        profile=args.profile,
+    )
     return 0

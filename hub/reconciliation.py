@@ -43,6 +43,7 @@ from hub.store import (
 from hub.store.models import DiscrepancyRow, SchoolDayRow
 from hub_contracts import (
     AttendanceMark,
+    Discrepancy,
     DiscrepancyStatus,
     EotasPlacement,
     Jurisdiction,
@@ -156,6 +157,7 @@ class ReconciliationRunner:
         }
         discrepancies = DiscrepancyRepository(session)
 
+        judged: list[tuple[SessionSlot, SessionFacts, Sequence[Finding]]] = []
         for slot in slots:
             upn, day, sess = slot
             ids = involved[slot]
@@ -182,10 +184,11 @@ class ReconciliationRunner:
                 # the service on one bad record); it is logged without pupil data.
                 log.warning("reconcile_skipped", reason=str(exc).split(":")[0])
                 continue
-            await self._lifecycle(
-                discrepancies, findings, now, outcome, open_ids=open_slots.get(slot, ())
-            )
-            for finding in findings:
+            judged.append((slot, facts, findings))
+        await self._lifecycle(discrepancies, judged, open_slots, now, outcome)
+        for _slot, facts, session_findings in judged:
+            upn, day, sess = facts.upn, facts.date, facts.session
+            for finding in session_findings:
                 if finding.safeguarding_alert_to and self.sink is not None:
                     outcome.notifications += await self._safeguarding_alert(
                         session, finding, now, settings.get(finding.safeguarding_alert_to)
@@ -233,30 +236,35 @@ class ReconciliationRunner:
     async def _lifecycle(
         self,
         repo: DiscrepancyRepository,
-        findings: Sequence[Finding],
+        judged: Sequence[tuple[SessionSlot, SessionFacts, Sequence[Finding]]],
+        open_slots: Mapping[SessionSlot, Sequence[str]],
         now: dt.datetime,
         outcome: ReconcileOutcome,
-        *,
-        open_ids: Sequence[str],
     ) -> None:
-        """Record the findings; resolve what was open for the session before this pass
-        (`open_ids`) and is no longer found."""
-        current = {f.discrepancy_id: f for f in findings}
-        for finding in findings:
-            event = await repo.record(finding.to_discrepancy(), now=now)
+        """Record every session's findings; resolve what was open for a session before this
+        pass (`open_slots`) and is no longer found. One read and a few writes for the lot."""
+        found = [finding.to_discrepancy() for _, _, findings in judged for finding in findings]
+        gone = [
+            discrepancy_id
+            for slot, _, findings in judged
+            for discrepancy_id in open_slots.get(slot, ())
+            if discrepancy_id not in {f.discrepancy_id for f in findings}
+        ]
+        stored = await repo.get_many([d.id for d in found] + gone)
+        previous: dict[str, Discrepancy | None] = {d.id: stored.get(d.id) for d in found}
+        resolved = [
+            d.model_copy(update={"status": DiscrepancyStatus.RESOLVED})
+            for discrepancy_id in dict.fromkeys(gone)
+            if (d := stored.get(discrepancy_id)) is not None and d.status is DiscrepancyStatus.OPEN
+        ]
+        previous.update((d.id, stored[d.id]) for d in resolved)
+        events = await repo.record_many([*found, *resolved], now=now, previous=previous)
+        for event in events[: len(found)]:
             if event in ("opened", "reopened"):
                 outcome.opened += 1
             elif event == "updated":
                 outcome.updated += 1
-        for discrepancy_id in open_ids:
-            if discrepancy_id in current:
-                continue
-            d = await repo.get(discrepancy_id)
-            if d is not None and d.status is DiscrepancyStatus.OPEN:
-                await repo.record(
-                    d.model_copy(update={"status": DiscrepancyStatus.RESOLVED}), now=now
-                )
-                outcome.resolved += 1
+        outcome.resolved += len(resolved)
 
     async def _safeguarding_alert(
         self, session: AsyncSession, finding: Finding, now: dt.datetime, caller: object

@@ -10,6 +10,7 @@ the same alphabet as its value.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 CHECK_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
 _SHAPE = re.compile(r"^[A-Z][0-9]{11}[0-9A-Z]$")
@@ -42,6 +43,13 @@ def is_temporary(upn: str) -> bool:
 
 def validate_upn(upn: str) -> str:
     """Return the UPN if valid, else raise `UpnError` with a plain reason."""
+    # The same few thousand learners recur on every page of marks: a valid UPN is remembered
+    # (an invalid one is not cached: lru_cache does not keep exceptions, so it is re-checked).
+    return _valid_upn(upn)
+
+
+@lru_cache(maxsize=65_536)
+def _valid_upn(upn: str) -> str:
     if len(upn) != 13:
         raise UpnError(f"a UPN has 13 characters, got {len(upn)}")
     if not _SHAPE.match(upn):

@@ -8,6 +8,7 @@ finding twice is a no-op rather than a duplicate.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ _DISCREPANCY_EVENTS = table("discrepancy_events")
 _NOTIFICATIONS = table("notifications")
 _RECEIPTS = table("delivery_receipts")
 _DECISIONS = table("roll_deletion_decisions")
+_IN_CHUNK = 1_000
 
 
 @dataclass(frozen=True)
@@ -52,45 +54,87 @@ class DiscrepancyRepository:
 
     async def record(self, discrepancy: Discrepancy, *, now: dt.datetime) -> str | None:
         """Store a finding; returns the event recorded, or ``None`` if nothing changed."""
+        return (await self.record_many([discrepancy], now=now))[0]
+
+    async def record_many(
+        self,
+        discrepancies: Sequence[Discrepancy],
+        *,
+        now: dt.datetime,
+        previous: Mapping[str, Discrepancy | None] | None = None,
+    ) -> list[str | None]:
+        """Store findings in order, as `record` would one at a time, in a few statements; returns
+        each one's event (``None``: unchanged). `previous` may hold what the caller has already
+        read (an id mapped to ``None`` is known to be absent); the rest is read here."""
         now = aware(now)
-        previous = await self.get(discrepancy.id)
-        if previous == discrepancy:
-            return None
-        event = _event(previous, discrepancy)
-        values = _discrepancy_values(discrepancy)
-        d = _DISCREPANCIES.c
-        if previous is None:
-            await self._session.execute(
-                insert(_DISCREPANCIES).values(**values, created_at=now, updated_at=now)
+        known: dict[str, Discrepancy | None] = dict(previous or {})
+        missing = {d.id for d in discrepancies} - known.keys()
+        if missing:
+            known.update(dict.fromkeys(missing))
+            known.update(await self.get_many(missing))
+        stored = {i for i, d in known.items() if d is not None}  # rows that exist already
+        events: list[str | None] = []
+        changed: dict[str, Discrepancy] = {}  # id -> its final state in this batch
+        event_rows: list[dict[str, Any]] = []
+        for discrepancy in discrepancies:
+            before = known.get(discrepancy.id)
+            if before == discrepancy:
+                events.append(None)
+                continue
+            event = _event(before, discrepancy)
+            events.append(event)
+            known[discrepancy.id] = changed[discrepancy.id] = discrepancy
+            event_rows.append(
+                {
+                    "discrepancy_id": discrepancy.id,
+                    "at": now,
+                    "event": event,
+                    "status": discrepancy.status.value,
+                    "snapshot": discrepancy.model_dump(mode="json"),
+                }
             )
-        else:
+        if not changed:
+            return events
+        d = _DISCREPANCIES.c
+        new = [
+            {**_discrepancy_values(x), "created_at": now, "updated_at": now}
+            for i, x in changed.items()
+            if i not in stored
+        ]
+        if new:
+            await self._session.execute(insert(_DISCREPANCIES), new)
+        updated = [i for i in changed if i in stored]
+        for i in updated:
             await self._session.execute(
                 update(_DISCREPANCIES)
-                .where(d.id == discrepancy.id)
-                .values(**values, updated_at=now)
+                .where(d.id == i)
+                .values(**_discrepancy_values(changed[i]), updated_at=now)
             )
+        for start in range(0, len(updated), _IN_CHUNK):
             await self._session.execute(
                 delete(_DISCREPANCY_SETTINGS).where(
-                    _DISCREPANCY_SETTINGS.c.discrepancy_id == discrepancy.id
+                    _DISCREPANCY_SETTINGS.c.discrepancy_id.in_(updated[start : start + _IN_CHUNK])
                 )
             )
-        await self._session.execute(
-            insert(_DISCREPANCY_SETTINGS),
-            [
-                {"discrepancy_id": discrepancy.id, "setting_id": s}
-                for s in dict.fromkeys(discrepancy.setting_ids)
-            ],
-        )
-        await self._session.execute(
-            insert(_DISCREPANCY_EVENTS).values(
-                discrepancy_id=discrepancy.id,
-                at=now,
-                event=event,
-                status=discrepancy.status.value,
-                snapshot=discrepancy.model_dump(mode="json"),
-            )
-        )
-        return event
+        involved = [
+            {"discrepancy_id": i, "setting_id": s}
+            for i, x in changed.items()
+            for s in dict.fromkeys(x.setting_ids)
+        ]
+        if involved:
+            await self._session.execute(insert(_DISCREPANCY_SETTINGS), involved)
+        await self._session.execute(insert(_DISCREPANCY_EVENTS), event_rows)
+        return events
+
+    async def get_many(self, ids: Iterable[str]) -> dict[str, Discrepancy]:
+        """The stored discrepancies among these ids (one query per 1,000)."""
+        wanted = sorted(set(ids))
+        found: dict[str, Discrepancy] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            query = select(_DISCREPANCIES).where(_DISCREPANCIES.c.id.in_(chunk))
+            found.update((d.id, d) for d in await self._select(query))
+        return found
 
     async def get(self, discrepancy_id: str) -> Discrepancy | None:
         found = await self._select(
