@@ -29,8 +29,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event
-
 from bench.synthetic import BenchLa, MarkRow, bench_la, mark_rows
 from hub.ingest import ingest_marks, ingest_reference
 from hub.notifications import OutboxSink
@@ -48,6 +46,8 @@ GROWTH_SIZES = (100_000, 1_000_000)
 QUICK_SIZES = (5_000, 20_000)
 #: The issue's target: the hub path at 30% of the raw upsert rate or better.
 TARGET_RATIO = 0.30
+#: Both paths get the hub's default SQLite page cache, so the ratio compares like with like.
+DEFAULT_CACHE_MB: int = HubSettings.model_fields["sqlite_cache_mb"].default
 
 
 def la_for(n: int) -> BenchLa:
@@ -157,7 +157,7 @@ async def compare(
     *,
     rules: bool = True,
     profiler: Any = None,
-    cache_mb: int | None = None,
+    cache_mb: int = DEFAULT_CACHE_MB,
 ) -> Timing:
     """Each page through the raw upsert, then through `ingest_marks` (a transaction each).
 
@@ -171,9 +171,7 @@ async def compare(
     plugins = PluginHost()
     plugins.load()
     runner = HubRules(settings, OutboxSink(settings, plugins)) if rules else None
-    engine = create_engine(url)
-    if cache_mb is not None:
-        _page_cache(engine.sync_engine, cache_mb)
+    engine = create_engine(url, sqlite_cache_mb=cache_mb)
     sessions = session_factory(engine)
     setup = dt.datetime(2025, 8, 31, 12, tzinfo=dt.UTC)
     async with sessions.begin() as s:
@@ -181,8 +179,7 @@ async def compare(
         for cal in la.calendars:
             await CalendarRepository(s).replace(cal)
     raw = RawUpsert(directory / "raw.db")
-    if cache_mb is not None:
-        raw.db.execute(f"PRAGMA cache_size=-{cache_mb * 1024}")
+    raw.db.execute(f"PRAGMA cache_size=-{cache_mb * 1024}")  # the same cache as the hub's
     timing = Timing()
     try:
         for i in range(0, len(marks), PAGE):
@@ -214,18 +211,8 @@ async def compare(
     return timing
 
 
-def _page_cache(engine: Any, megabytes: int) -> None:
-    """A larger SQLite page cache on every connection of `engine` (an experiment: the hub's
-    own setting is `hub.store.db`'s; see docs/performance.md)."""
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute(f"PRAGMA cache_size=-{megabytes * 1024}")
-
-    event.listen(engine, "connect", on_connect)
-
-
 def run(
-    n: int, *, profile: Path | None = None, rules: bool = True, cache_mb: int | None = None
+    n: int, *, profile: Path | None = None, rules: bool = True, cache_mb: int = DEFAULT_CACHE_MB
 ) -> dict[str, float]:
     """Both paths on the same `n` entries; prints one line and returns the figures."""
     la = la_for(n)
@@ -262,8 +249,7 @@ def run(
         "discrepancies": float(t.discrepancies),
     }
     what = "hub ingest path (with rules)" if rules else "hub ingest path (no rules)"
-    if cache_mb is not None:
-        what += f" [both with a {cache_mb} MB page cache]"
+    what += f" [both with a {cache_mb} MB page cache]"
     met = "met" if result["ratio"] >= TARGET_RATIO else "MISSED"
     print(
         f"ingest {n:,} marks on SQLite: raw sqlite3 executemany {result['raw_per_s']:,.0f}/s, "
@@ -307,7 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-rules", action="store_true", help="ingest without the rules")
     parser.add_argument(
-        "--cache-mb", type=int, default=None, help="SQLite page cache for both paths (experiment)"
+        "--cache-mb",
+        type=int,
+        default=DEFAULT_CACHE_MB,
+        help="SQLite page cache of both paths (default: the hub's sqlite_cache_mb default)",
     )
     parser.add_argument(
         "--profile", type=Path, default=None, help="write a pyinstrument profile (.html or .txt)"

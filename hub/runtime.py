@@ -59,7 +59,7 @@ class HubRuntime:
         if settings.auto_migrate if migrate_now is None else migrate_now:
             await migrate.upgrade(settings.database_url)
             log.info("database_migrated", revision="head")
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, sqlite_cache_mb=settings.sqlite_cache_mb)
         # Imported here: the rules import the store and the engine's routing, which import
         # this module's neighbours; the runtime is their composition root.
         from hub.notifications import OutboxSink

@@ -263,6 +263,13 @@ class HubSettings(BaseSettings):
     auto_migrate: bool = Field(
         default=True, description="`hub run` applies pending migrations at start."
     )
+    sqlite_cache_mb: int = Field(
+        default=64,
+        ge=2,
+        le=65_536,
+        description="SQLite only: page cache per connection, in MB (SQLite's own default is "
+        "about 2 MB; a year of an LA's marks needs more to stay fast, docs/performance.md).",
+    )
     api: ApiSettings = Field(default_factory=ApiSettings)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)

@@ -53,6 +53,25 @@ async def test_sqlite_connections_get_wal_and_pragmas(tmp_path: Path) -> None:
     }
 
 
+async def test_the_runtime_gives_sqlite_the_configured_page_cache(tmp_path: Path) -> None:
+    """`sqlite_cache_mb` (default 64) reaches every connection; SQLite's own default is ~2 MB."""
+    from hub.runtime import HubRuntime
+    from hub.settings import HubSettings
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    for settings, expected in (
+        (HubSettings(database_url=url), -64 * 1024),
+        (HubSettings(database_url=url, sqlite_cache_mb=256), -256 * 1024),
+    ):
+        runtime = await HubRuntime.open(settings)
+        try:
+            async with runtime.engine.connect() as conn:
+                size = (await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one()
+        finally:
+            await runtime.close()
+        assert size == expected
+
+
 async def test_timestamps_come_back_aware_utc(session: AsyncSession) -> None:
     quarantine = QuarantineRepository(session)
     plus_one = dt.timezone(dt.timedelta(hours=1))
