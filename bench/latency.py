@@ -222,7 +222,11 @@ async def wait_ready(url: str, proc: asyncio.subprocess.Process, within: float =
 
 
 async def measure(
-    rate: float, seconds: float, batch: int, database_url: str | None = None
+    rate: float,
+    seconds: float,
+    batch: int,
+    database_url: str | None = None,
+    profile: Path | None = None,
 ) -> dict[str, float]:
     n = max(batch, round(rate * seconds))
     pupils = max(20, min(400, n // 60))
@@ -244,8 +248,12 @@ async def measure(
             env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
             env |= {"BENCH_SIMS_SECRET": CLIENT_SECRET, "BENCH_SIMS_KEY": SUBSCRIPTION_KEY}
             log = (Path(tmp) / "hub.log").open("wb")
+            command = [str(HUB), "run", "--config", str(config)]
+            if profile is not None:  # `hub run` under pyinstrument, its report in `profile`
+                command = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(profile)]
+                command += [str(HUB), "run", "--config", str(config)]
             proc = await asyncio.create_subprocess_exec(
-                str(HUB), "run", "--config", str(config), cwd=tmp, env=env, stdout=log, stderr=log
+                *command, cwd=tmp, env=env, stdout=log, stderr=log
             )
             api = f"http://127.0.0.1:{port}"
             try:
@@ -296,16 +304,21 @@ async def measure(
 
 
 def run(
-    rate: float, seconds: float, batch: int = 10, *, postgres: bool = False
+    rate: float,
+    seconds: float,
+    batch: int = 10,
+    *,
+    postgres: bool = False,
+    profile: Path | None = None,
 ) -> dict[str, float]:
     """The benchmark on SQLite, or on a throwaway PostgreSQL (`hub.testing.postgres`)."""
     if not postgres:
-        return asyncio.run(measure(rate, seconds, batch))
+        return asyncio.run(measure(rate, seconds, batch, profile=profile))
     from hub.testing.postgres import running_postgres
 
     with running_postgres() as server:
         url = server.create_database("hub_latency")
-        return asyncio.run(measure(rate, seconds, batch, url))
+        return asyncio.run(measure(rate, seconds, batch, url, profile=profile))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,9 +328,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=10, help="marks per POST")
     parser.add_argument("--quick", action="store_true", help="~5 s at 200 marks/s")
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="write a pyinstrument report of `hub run` here"
+    )
     args = parser.parse_args(argv)
-    if args.quick:
-        run(QUICK["rate"], QUICK["seconds"], args.batch, postgres=args.postgres)
-    else:
-        run(args.rate, args.seconds, args.batch, postgres=args.postgres)
+    rate, seconds = (QUICK["rate"], QUICK["seconds"]) if args.quick else (args.rate, args.seconds)
+    run(rate, seconds, args.batch, postgres=args.postgres, profile=args.profile)
     return 0

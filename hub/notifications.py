@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.engine.routing import enqueue_notification, enqueue_write_marks
+from hub.engine.routing import enqueue_notification, write_marks_row
 from hub.plugins import PluginHost
 from hub.rules.reconcile import Finding
 from hub.rules.returns import (
@@ -29,7 +29,7 @@ from hub.rules.returns import (
 )
 from hub.sdk import Capability
 from hub.settings import ConnectionSettings, HubSettings
-from hub.store import NotificationRepository
+from hub.store import NotificationRepository, OutboxRepository
 from hub_contracts import AttendanceMark, Notification, ProposedAction, Setting
 
 log = structlog.get_logger(__name__)
@@ -117,6 +117,17 @@ class NotificationSink(Protocol):
         """Enqueue a proposed mark for the setting's MIS; False when no connection can write."""
         ...
 
+    async def write_back_many(
+        self,
+        session: AsyncSession,
+        proposals: Sequence[tuple[str, ProposedAction, Finding]],
+        *,
+        now: dt.datetime,
+    ) -> int:
+        """`write_back` for several ``(setting_id, action, finding)``; returns how many were
+        enqueued (new, and with a connection that can write)."""
+        ...
+
 
 def writer_for(
     settings: HubSettings, plugins: PluginHost, setting_id: str
@@ -163,26 +174,40 @@ class OutboxSink:
         *,
         now: dt.datetime,
     ) -> bool:
-        conn = writer_for(self.settings, self.plugins, setting_id)
-        if conn is None:
-            return False
-        mark = AttendanceMark(
-            upn=finding.upn,
-            setting_id=setting_id,
-            date=finding.date,
-            session=finding.session,
-            code=action.code,
-            source="attendance-hub",
-            source_ref=finding.discrepancy_id,
-            recorded_at=now,
-        )
-        enqueued = await enqueue_write_marks(
-            session,
-            conn.name,
-            [mark],
-            now=now,
-            ref=finding.discrepancy_id,
-            # One write-back per finding, setting and proposed code, however often it is judged.
-            key=f"{finding.discrepancy_id}:{setting_id}:{action.code}",
-        )
-        return enqueued.created
+        return await self.write_back_many(session, [(setting_id, action, finding)], now=now) > 0
+
+    async def write_back_many(
+        self,
+        session: AsyncSession,
+        proposals: Sequence[tuple[str, ProposedAction, Finding]],
+        *,
+        now: dt.datetime,
+    ) -> int:
+        rows = []
+        for setting_id, action, finding in proposals:
+            conn = writer_for(self.settings, self.plugins, setting_id)
+            if conn is None:
+                continue
+            mark = AttendanceMark(
+                upn=finding.upn,
+                setting_id=setting_id,
+                date=finding.date,
+                session=finding.session,
+                code=action.code,
+                source="attendance-hub",
+                source_ref=finding.discrepancy_id,
+                recorded_at=now,
+            )
+            rows.append(
+                write_marks_row(
+                    conn.name,
+                    [mark],
+                    ref=finding.discrepancy_id,
+                    # One write-back per finding, setting and proposed code, however often it
+                    # is judged.
+                    key=f"{finding.discrepancy_id}:{setting_id}:{action.code}",
+                )
+            )
+        if not rows:
+            return 0
+        return len(await OutboxRepository(session).enqueue_many(rows, now=now))

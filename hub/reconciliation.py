@@ -220,9 +220,8 @@ class ReconciliationRunner:
                     outcome.notifications += int(
                         await self.sink.submit(session, note, la_code=la, now=now)
                     )
-        if self.sink is not None:
-            for setting_id, action, finding in outcome.write_backs:
-                await self.sink.write_back(session, setting_id, action, finding, now=now)
+        if self.sink is not None and outcome.write_backs:
+            await self.sink.write_back_many(session, outcome.write_backs, now=now)
         if outcome.opened or outcome.resolved:
             log.info(
                 "reconciled",

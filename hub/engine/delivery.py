@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,12 +21,21 @@ from hub.sdk import (
     ConfigError,
     Notifier,
     PermanentError,
+    RecordOutcome,
     TransientError,
 )
 from hub.store import OutboxItem
 from hub_contracts import AttendanceMark, DeliveryReceipt, Notification, NotificationKind
 
-__all__ = ["Delivered", "Unsendable", "deliver_row", "delivery_method"]
+__all__ = [
+    "Delivered",
+    "Unsendable",
+    "deliver_row",
+    "delivery_method",
+    "mark_writer",
+    "marks_of",
+    "write_delivered",
+]
 
 _RETURNS = frozenset({NotificationKind.DELETION_RETURN, NotificationKind.ABSENCE_RETURN})
 
@@ -132,23 +141,45 @@ async def _send(
 async def _write_marks(
     item: OutboxItem, target: Adapter[Any] | Notifier[Any], *, now: dt.datetime
 ) -> Delivered:
+    writer = mark_writer(item, target)
+    marks = marks_of(item)
+    result = await writer.write_marks(marks, item.idempotency_key)
+    return write_delivered(item, marks, result.outcomes, now=now)
+
+
+def mark_writer(item: OutboxItem, target: Adapter[Any] | Notifier[Any]) -> Adapter[Any]:
+    """`target` if it can write marks back, else `ConfigError`."""
     if not isinstance(target, Adapter) or (
         Capability.WRITE_MARKS not in type(target).manifest.capabilities
     ):
         raise ConfigError(f"connection {item.connection!r} cannot write marks back")
+    return target
+
+
+def marks_of(item: OutboxItem) -> list[AttendanceMark]:
+    """The marks a write-back row carries; `Unsendable` when there are none or one is bad."""
     raw = item.payload.get("marks")
     if not isinstance(raw, list) or not raw:
         raise Unsendable("write_marks payload has no marks")
     try:
-        marks = [AttendanceMark.model_validate(m) for m in raw]
+        return [AttendanceMark.model_validate(m) for m in raw]
     except ValidationError as exc:
         raise Unsendable(
             f"write_marks payload holds an invalid mark: {exc.errors()[0]['type']}"
         ) from exc
-    result = await target.write_marks(marks, item.idempotency_key)
-    # Every record of the batch gets an outcome; one the adapter did not report is a rejection
-    # too, so nothing is dropped without a trace.
-    by_index = {o.index: o for o in result.outcomes}
+
+
+def write_delivered(
+    item: OutboxItem,
+    marks: Sequence[AttendanceMark],
+    outcomes: Iterable[RecordOutcome],
+    *,
+    now: dt.datetime,
+) -> Delivered:
+    """The `Delivered` of a write-back row from the adapter's per-record outcomes (indexes into
+    `marks`). Every record gets an outcome; one the adapter did not report is a rejection too,
+    so nothing is dropped without a trace."""
+    by_index = {o.index: o for o in outcomes}
     rejected = [
         {"index": i, "error": by_index[i].error}
         if i in by_index

@@ -31,9 +31,13 @@ Shutdown (`run` with `stop` set): no new rows are claimed or started; deliveries
 from __future__ import annotations
 
 import asyncio
+import bisect
+import dataclasses
 import datetime as dt
+import hashlib
+import itertools
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,13 +47,28 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.engine.backoff import Backoff
 from hub.engine.clock import Abandoned, finish_or_abandon, pause, utcnow
-from hub.engine.delivery import Delivered, Unsendable, deliver_row
+from hub.engine.delivery import (
+    Delivered,
+    Unsendable,
+    deliver_row,
+    mark_writer,
+    marks_of,
+    write_delivered,
+)
 from hub.engine.destinations import Destinations
 from hub.engine.health import describe_error, load_health, record_failure, record_success
 from hub.engine.metrics import EngineMetrics
 from hub.engine.routing import NOTIFICATION, WRITE_MARKS, notification_key_prefix
 from hub.engine.sharing import RestrictionCheck, restricted_destinations, share_record
-from hub.sdk import AdapterError, AuthError, ConfigError, ContractViolation, TransientError
+from hub.sdk import (
+    Adapter,
+    AdapterError,
+    AuthError,
+    ConfigError,
+    ContractViolation,
+    RecordOutcome,
+    TransientError,
+)
 from hub.settings import HubSettings
 from hub.store import (
     AuditLedger,
@@ -62,7 +81,7 @@ from hub.store import (
     OutboxStatus,
 )
 from hub.store.models import OutboxRow
-from hub_contracts import Notification, NotificationStatus
+from hub_contracts import AttendanceMark, Learner, Notification, NotificationStatus
 
 __all__ = ["DispatchSummary", "Dispatcher"]
 
@@ -75,6 +94,8 @@ AUDIT_WITHHOLD = "withhold"
 #: Share of the lease a single delivery may take, so it settles before the lease runs out.
 _DELIVERY_SHARE_OF_LEASE = 0.8
 _MAX_REASON_CHARS = 4000
+#: At most this many marks go in one coalesced write-back (`Dispatcher.deliver_write_backs`).
+MAX_COALESCED_MARKS = 1_000
 
 
 @dataclass
@@ -197,22 +218,26 @@ class Dispatcher:
     async def _deliver_in_order(
         self, items: Sequence[OutboxItem], summary: DispatchSummary, stop: asyncio.Event | None
     ) -> None:
-        for item in items:
+        for run in _runs(items):
             if stop is not None and stop.is_set():
                 return  # not started: released by the caller
             try:
-                outcome = await self.deliver(item)
+                if len(run) == 1:
+                    outcomes = [await self.deliver(run[0])]
+                else:
+                    outcomes = await self.deliver_write_backs(run)
             except Exception as exc:  # isolation boundary: the database failed us, not the row
                 # This connection's remaining rows stay leased and come back when the lease
                 # runs out; other connections' deliveries carry on.
                 log.error(
                     "delivery_unsettled",
-                    outbox_id=item.id,
-                    connection=item.connection,
+                    outbox_id=run[0].id,
+                    connection=run[0].connection,
                     error_class=type(exc).__name__,
                 )
                 return
-            summary.add(outcome)
+            for outcome in outcomes:
+                summary.add(outcome)
 
     async def deliver(self, item: OutboxItem) -> str:
         """Deliver one claimed row and settle it; returns the outcome (`delivered`, `retried`,
@@ -246,6 +271,117 @@ class Dispatcher:
             bound.error("delivery_crashed", error_class=type(exc).__name__)
             return await self._settle_failure(item, exc, bound)
         return await self._settle_success(item, delivered, bound, restriction)
+
+    async def deliver_write_backs(self, items: Sequence[OutboxItem]) -> list[str]:
+        """Deliver several write-back rows of one connection as ONE `write_marks` call, then
+        settle them in one transaction; returns each row's outcome, in order.
+
+        The rows were claimed together and would have gone one after another; sending their
+        marks together is what keeps a busy PRU's D codes arriving within a second (issue 9).
+        The call's idempotency key is derived from the rows' own keys (sha256 of them, in
+        order), so a retry of the same rows is recognised. Each row still gets its own receipt,
+        audit entry and outcome: records are mapped back by position. A row that cannot go
+        (bad payload, withheld by `sharing_restrictions`) is settled on its own first, and a
+        failure of the call is each row's failure, retried or dead-lettered as if sent alone.
+        """
+        connection = str(items[0].connection)
+        outcomes: dict[int, str] = {}
+        try:
+            target = self.destinations.get(connection)
+            conn = self.destinations.connection(connection)
+            writer = mark_writer(items[0], target) if conn.enabled else None
+        except ConfigError:
+            writer = None
+        if writer is None:  # disabled or misconfigured: each row says why, as alone
+            return [await self.deliver(item) for item in items]
+        bound = log.bind(connection=connection, kind=WRITE_MARKS, rows=len(items))
+        sendable: list[tuple[OutboxItem, list[AttendanceMark], RestrictionCheck | None]] = []
+        checks = await self._restriction_checks(items)
+        for item in items:
+            row_log = bound.bind(outbox_id=item.id, attempt=item.attempts)
+            try:
+                marks = marks_of(item)
+            except Unsendable as exc:
+                outcomes[item.id] = await self._settle_failure(item, exc, row_log)
+                continue
+            check = checks.get(item.id)
+            if check is not None and check.withheld:
+                outcomes[item.id] = await self._settle_withheld(item, None, check, row_log)
+                continue
+            sendable.append((item, marks, check))
+        if sendable:
+            outcomes.update(await self._write_together(writer, sendable, bound))
+        return [outcomes[item.id] for item in items]
+
+    async def _write_together(
+        self,
+        writer: Adapter[Any],
+        rows: Sequence[tuple[OutboxItem, list[AttendanceMark], RestrictionCheck | None]],
+        bound: Any,
+    ) -> dict[int, str]:
+        if len(rows) == 1:
+            key = rows[0][0].idempotency_key
+        else:
+            joined = "\n".join(item.idempotency_key for item, _, _ in rows)
+            key = f"{WRITE_MARKS}-batch:{hashlib.sha256(joined.encode('utf-8')).hexdigest()}"
+        every = [mark for _, marks, _ in rows for mark in marks]
+        now = self.clock()
+        try:
+            try:
+                async with asyncio.timeout(self.delivery_timeout):
+                    result = await writer.write_marks(every, key)
+            except TimeoutError as exc:
+                raise TransientError(
+                    f"delivery took longer than {self.delivery_timeout:g}s"
+                ) from exc
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # AdapterError as sent alone; anything else is a plugin bug
+            if not isinstance(exc, AdapterError):
+                bound.error("delivery_crashed", error_class=type(exc).__name__)
+            together = self.backoff.retry_at(now, max(item.attempts for item, _, _ in rows), exc)
+            return {
+                item.id: await self._settle_failure(
+                    item,
+                    exc,
+                    bound.bind(outbox_id=item.id, attempt=item.attempts),
+                    retry_at=together,
+                )
+                for item, _, _ in rows
+            }
+        by_row: list[list[RecordOutcome]] = [[] for _ in rows]
+        starts = list(itertools.accumulate((len(marks) for _, marks, _ in rows), initial=0))
+        for outcome in result.outcomes:
+            row = bisect.bisect_right(starts, outcome.index) - 1
+            if 0 <= row < len(rows) and outcome.index < starts[-1]:
+                by_row[row].append(dataclasses.replace(outcome, index=outcome.index - starts[row]))
+        delivered = [
+            (item, write_delivered(item, marks, by_row[n], now=now), check)
+            for n, (item, marks, check) in enumerate(rows)
+        ]
+        return await self._settle_successes(delivered, bound)
+
+    async def _restriction_checks(self, items: Sequence[OutboxItem]) -> dict[int, RestrictionCheck]:
+        """`_restriction_check` for several write-back rows, with one read of their learners."""
+        upns = {
+            mark["upn"]
+            for item in items
+            for mark in _payload_marks(item)
+            if isinstance(mark.get("upn"), str)
+        }
+        if not upns:
+            return {}
+        async with self.sessions() as session:
+            learners = await LearnerRepository(session).get_many(upns)
+        checks = {}
+        for item in items:
+            targets: dict[str, set[str]] = {}
+            for mark in _payload_marks(item):
+                if isinstance(mark.get("upn"), str):
+                    targets.setdefault(mark["upn"], set()).add(str(mark.get("setting_id")))
+            if targets:
+                checks[item.id] = self._check(item, item.kind, item.recipient, targets, learners)
+        return checks
 
     # -- delivering ---------------------------------------------------------------------------
 
@@ -282,12 +418,24 @@ class Dispatcher:
             return None
         async with self.sessions() as session:
             learners = await LearnerRepository(session).get_many(targets)
+        return self._check(item, kind, recipient, targets, learners)
+
+    def _check(
+        self,
+        item: OutboxItem,
+        kind: str,
+        recipient: str | None,
+        targets: Mapping[str, set[str]],
+        learners: Mapping[str, Learner],
+    ) -> RestrictionCheck:
         try:
             served = self.destinations.connection(str(item.connection)).setting_ids
         except ConfigError:
             served = []
         restricted: set[str] = set()
         for upn, learner in learners.items():
+            if upn not in targets:
+                continue
             restricted.update(
                 restricted_destinations(
                     learner.sharing_restrictions,
@@ -344,6 +492,54 @@ class Dispatcher:
                     await record_success(session, item.connection, now=now)
         except _LeaseLost:
             return self._lease_lost(item, bound)
+        return self._delivered(item, delivered, bound)
+
+    async def _settle_successes(
+        self,
+        rows: Sequence[tuple[OutboxItem, Delivered, RestrictionCheck | None]],
+        bound: Any,
+    ) -> dict[int, str]:
+        """`_settle_success` for several write-back rows, in one transaction: their rows,
+        receipts and ledger entries commit together (a row whose lease was lost is left out)."""
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            held = await OutboxRepository(session).mark_delivered_many(
+                [item.id for item, _, _ in rows], self.owner, now=now
+            )
+            settled = [row for row in rows if row[0].id in held]
+            await DeliveryReceiptRepository(session).add_many([d.receipt for _, d, _ in settled])
+            await AuditLedger(session).append_many(
+                [
+                    (
+                        AUDIT_ACTOR,
+                        AUDIT_ACTION,
+                        _subject(item, None),
+                        share_record(
+                            kind=delivered.share_kind,
+                            to=str(item.connection),
+                            recipient=item.recipient,
+                            what={**delivered.what, "outbox_id": item.id},
+                            idempotency_key=item.idempotency_key,
+                            external_ref=delivered.receipt.external_ref,
+                            worker=self.owner,
+                            restriction=restriction,
+                        ),
+                    )
+                    for item, delivered, restriction in settled
+                ],
+                at=now,
+            )
+        outcomes = {}
+        for item, delivered, _ in rows:
+            row_log = bound.bind(outbox_id=item.id, attempt=item.attempts)
+            if item.id in held:
+                outcomes[item.id] = self._delivered(item, delivered, row_log)
+            else:
+                outcomes[item.id] = self._lease_lost(item, row_log)
+        return outcomes
+
+    def _delivered(self, item: OutboxItem, delivered: Delivered, bound: Any) -> str:
+        """After the commit: count, log and measure one delivered row."""
         self._count(item, "delivered")
         if delivered.rejected:
             bound.warning(
@@ -360,17 +556,27 @@ class Dispatcher:
         bound.info("delivered", external_ref=delivered.receipt.external_ref)
         return "delivered"
 
-    async def _settle_failure(self, item: OutboxItem, error: BaseException, bound: Any) -> str:
+    async def _settle_failure(
+        self,
+        item: OutboxItem,
+        error: BaseException,
+        bound: Any,
+        *,
+        retry_at: dt.datetime | None = None,
+    ) -> str:
+        """Reschedule or dead-letter a row that failed; `retry_at` overrides the backoff (rows
+        that failed together retry together, so they go together again, under the same key)."""
         now = self.clock()
+        scheduled = retry_at
         # A garbled reply (ContractViolation: a truncated or non-JSON answer) is retried like a
         # transient failure: the crash soak showed it is usually a transport fault, often after
         # the receiver applied the delivery, and every attempt carries the same idempotency key.
         retryable = isinstance(error, TransientError | AuthError | ContractViolation)
         exhausted = item.attempts >= self.config.max_attempts
         reason = _reason(error)
-        retry_at: dt.datetime | None = None
+        retry_at = None
         if retryable and not exhausted:
-            retry_at = self.backoff.retry_at(now, item.attempts, error)
+            retry_at = scheduled or self.backoff.retry_at(now, item.attempts, error)
         elif retryable:
             reason = f"gave up after {item.attempts} attempts; last error: {reason}"
         notification_id = item.payload.get("notification_id") if item.kind == NOTIFICATION else None
@@ -490,6 +696,32 @@ async def _undelivered_siblings(session: AsyncSession, notification_id: str) -> 
         o.status != OutboxStatus.DELIVERED.value,
     )
     return int((await session.execute(query)).scalar_one())
+
+
+def _runs(items: Sequence[OutboxItem]) -> Iterator[list[OutboxItem]]:
+    """`items` (one connection's, in order) as runs to deliver: consecutive write-back rows
+    together, up to `MAX_COALESCED_MARKS` marks a run; every other row alone."""
+    run: list[OutboxItem] = []
+    marks = 0
+    for item in items:
+        size = len(_payload_marks(item))
+        if item.kind == WRITE_MARKS and run and marks + size <= MAX_COALESCED_MARKS:
+            run.append(item)
+            marks += size
+            continue
+        if run:
+            yield run
+        run, marks = [item], size
+        if item.kind != WRITE_MARKS:
+            yield run
+            run, marks = [], 0
+    if run:
+        yield run
+
+
+def _payload_marks(item: OutboxItem) -> list[dict[str, Any]]:
+    marks = item.payload.get("marks") if item.kind == WRITE_MARKS else None
+    return [m for m in marks if isinstance(m, dict)] if isinstance(marks, list) else []
 
 
 def _subject(item: OutboxItem, notification: Notification | None) -> str:

@@ -24,7 +24,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.settings import HubSettings
-from hub.store import Enqueued, NotificationRepository, OutboxRepository
+from hub.store import Enqueued, NewRow, NotificationRepository, OutboxRepository
 from hub_contracts import AttendanceMark, Notification
 
 __all__ = [
@@ -123,6 +123,21 @@ async def enqueue_write_marks(
     `key` names the write-back for idempotency (e.g. the finding and the code proposed); by
     default the marks' content is hashed, so resending the same marks enqueues nothing.
     """
+    row = write_marks_row(connection, marks, ref=ref, key=key)
+    return await OutboxRepository(session).enqueue(
+        row.kind, row.payload, row.idempotency_key, now=now, connection=connection
+    )
+
+
+def write_marks_row(
+    connection: str,
+    marks: Sequence[AttendanceMark],
+    *,
+    ref: str | None = None,
+    key: str | None = None,
+) -> NewRow:
+    """The outbox row of a write-back (`enqueue_write_marks`; several at once with
+    `OutboxRepository.enqueue_many`)."""
     if not marks:
         raise ValueError("a write-back needs at least one mark")
     body = [mark.model_dump(mode="json") for mark in marks]
@@ -135,10 +150,9 @@ async def enqueue_write_marks(
     payload: dict[str, object] = {"marks": body}
     if ref is not None:
         payload["ref"] = ref
-    return await OutboxRepository(session).enqueue(
-        WRITE_MARKS,
-        payload,
-        f"{WRITE_MARKS}:{connection}:{digest[:120]}",
-        now=now,
+    return NewRow(
+        kind=WRITE_MARKS,
+        payload=payload,
+        idempotency_key=f"{WRITE_MARKS}:{connection}:{digest[:120]}",
         connection=connection,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,29 +81,57 @@ class AuditLedger:
         self, actor: str, action: str, subject: str, detail: dict[str, Any], *, at: dt.datetime
     ) -> AuditEntry:
         """Add an entry at the end of the chain, inside the caller's transaction."""
+        (entry,) = await self.append_many([(actor, action, subject, detail)], at=at)
+        return entry
+
+    async def append_many(
+        self, entries: Sequence[tuple[str, str, str, dict[str, Any]]], *, at: dt.datetime
+    ) -> list[AuditEntry]:
+        """Add ``(actor, action, subject, detail)`` entries at the end of the chain, in order,
+        inside the caller's transaction: one lock, one read of the head, one insert."""
         at = aware(at, "at")
-        # Store exactly what is hashed: round-trip through canonical JSON (fails on non-JSON).
-        detail = json.loads(canonical_json(detail))
+        if not entries:
+            return []
         if dialect_name(self._session) == "postgresql":
             await self._session.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY}
             )
         last = await self.head()
-        seq = 1 if last is None else last.seq + 1
+        seq = 0 if last is None else last.seq
         prev_hash = GENESIS_HASH if last is None else last.hash
-        values: dict[str, Any] = {
-            "seq": seq,
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "detail": detail,
-        }
-        entry = AuditEntry(**values, prev_hash=prev_hash, hash=entry_hash(prev_hash, **values))
+        added: list[AuditEntry] = []
+        for actor, action, subject, detail in entries:
+            seq += 1
+            values: dict[str, Any] = {
+                "seq": seq,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "subject": subject,
+                # Store exactly what is hashed: round-trip through canonical JSON (fails on
+                # non-JSON).
+                "detail": json.loads(canonical_json(detail)),
+            }
+            entry = AuditEntry(**values, prev_hash=prev_hash, hash=entry_hash(prev_hash, **values))
+            added.append(entry)
+            prev_hash = entry.hash
         await self._session.execute(
-            insert(_LEDGER).values(**values, prev_hash=entry.prev_hash, hash=entry.hash)
+            insert(_LEDGER),
+            [
+                {
+                    "seq": e.seq,
+                    "at": e.at,
+                    "actor": e.actor,
+                    "action": e.action,
+                    "subject": e.subject,
+                    "detail": e.detail,
+                    "prev_hash": e.prev_hash,
+                    "hash": e.hash,
+                }
+                for e in added
+            ],
         )
-        return entry
+        return added
 
     async def head(self) -> AuditEntry | None:
         query = select(_LEDGER).order_by(_LEDGER.c.seq.desc()).limit(1)

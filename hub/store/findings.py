@@ -271,6 +271,14 @@ class DeliveryReceiptRepository:
         )
         return (await self._session.execute(stmt.returning(_RECEIPTS.c.id))).first() is not None
 
+    async def add_many(self, receipts: Sequence[DeliveryReceipt]) -> None:
+        """`add` for several receipts in one statement (each idempotent on its key)."""
+        if receipts:
+            stmt = upsert(self._session, _RECEIPTS).on_conflict_do_nothing(
+                index_elements=["idempotency_key"]
+            )
+            await self._session.execute(stmt, [r.model_dump() for r in receipts])
+
     async def for_notification(self, notification_id: str) -> list[DeliveryReceipt]:
         r = _RECEIPTS.c
         query = select(_RECEIPTS).where(r.notification_id == notification_id).order_by(r.id)

@@ -14,6 +14,7 @@ back unstarted claims without counting them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -50,6 +51,17 @@ class OutboxItem:
     last_error: str | None
     created_at: dt.datetime
     delivered_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class NewRow:
+    """A row to enqueue (`OutboxRepository.enqueue_many`)."""
+
+    kind: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    connection: str | None = None
+    recipient: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,10 +113,45 @@ class OutboxRepository:
             )
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
         )
-        created = (await self._session.execute(stmt.returning(_OUTBOX.c.id))).first() is not None
-        item = await self.get_by_key(idempotency_key)
+        row = (await self._session.execute(stmt.returning(*_OUTBOX.c))).first()
+        if row is not None:
+            return Enqueued(item=_item(row), created=True)
+        item = await self.get_by_key(idempotency_key)  # it was there already
         assert item is not None
-        return Enqueued(item=item, created=created)
+        return Enqueued(item=item, created=False)
+
+    async def enqueue_many(self, rows: Sequence[NewRow], *, now: dt.datetime) -> set[str]:
+        """`enqueue` for several rows, due now, in one statement per 500; returns the
+        idempotency keys of the rows created (a key already queued adds nothing)."""
+        now = aware(now)
+        first: dict[str, NewRow] = {}
+        for row in rows:  # a key twice in one call: the first row stands, as with `enqueue`
+            first.setdefault(row.idempotency_key, row)
+        rows = list(first.values())
+        created: set[str] = set()
+        for start in range(0, len(rows), 500):
+            values = [
+                {
+                    "kind": row.kind,
+                    "connection": row.connection,
+                    "recipient": row.recipient,
+                    "payload": row.payload,
+                    "idempotency_key": row.idempotency_key,
+                    "status": OutboxStatus.PENDING.value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for row in rows[start : start + 500]
+            ]
+            stmt = (
+                upsert(self._session, _OUTBOX)
+                .values(values)
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(_OUTBOX.c.idempotency_key)
+            )
+            created.update((await self._session.execute(stmt)).scalars())
+        return created
 
     async def get(self, item_id: int) -> OutboxItem | None:
         row = (await self._session.execute(select(_OUTBOX).where(_OUTBOX.c.id == item_id))).first()
@@ -161,6 +208,31 @@ class OutboxRepository:
             delivered_at=aware(now),
             last_error=None,
         )
+
+    async def mark_delivered_many(
+        self, item_ids: Sequence[int], owner: str, *, now: dt.datetime
+    ) -> set[int]:
+        """`mark_delivered` for several rows in one statement; returns the ids recorded (those
+        ``owner`` still held)."""
+        if not item_ids:
+            return set()
+        o = _OUTBOX.c
+        stmt = (
+            update(_OUTBOX)
+            .where(
+                o.id.in_(list(item_ids)),
+                o.lease_owner == owner,
+                o.status == OutboxStatus.PENDING.value,
+            )
+            .values(
+                status=OutboxStatus.DELIVERED.value,
+                delivered_at=aware(now),
+                last_error=None,
+                **_NO_LEASE,
+            )
+            .returning(o.id)
+        )
+        return {int(i) for i in (await self._session.execute(stmt)).scalars()}
 
     async def mark_failed(
         self, item_id: int, owner: str, *, error: str, retry_at: dt.datetime

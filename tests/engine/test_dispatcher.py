@@ -29,12 +29,14 @@ from hub.sdk import (
     Capability,
     ContractViolation,
     RecordOutcome,
+    TransientError,
     WriteResult,
 )
 from hub.store import (
     AuditLedger,
     DeadLetterRepository,
     DeliveryReceiptRepository,
+    LearnerRepository,
     NotificationRepository,
     OutboxRepository,
     OutboxStatus,
@@ -485,6 +487,144 @@ async def test_write_back_records_every_rejected_record(
         )
         == 1
     )
+
+
+class BatchVendorAdapter(VendorAdapter):
+    """A write-back receiver that notes each call and refuses marks of learner 3; it fails
+    `failures_left` calls first (a vendor outage)."""
+
+    manifest = AdapterManifest(
+        name="batch-vendor",
+        display_name="Synthetic MIS",
+        capabilities=frozenset({Capability.WRITE_MARKS}),
+        config_model=VendorConfig,
+    )
+    writes: ClassVar[list[tuple[str, list[str]]]] = []
+    failures_left: ClassVar[int] = 0
+
+    async def write_marks(
+        self, batch: Sequence[AttendanceMark], idempotency_key: str
+    ) -> WriteResult:
+        BatchVendorAdapter.writes.append((idempotency_key, [m.upn for m in batch]))
+        if BatchVendorAdapter.failures_left > 0:
+            BatchVendorAdapter.failures_left -= 1
+            raise TransientError("synthetic outage")
+        return WriteResult(
+            [
+                RecordOutcome(i, m.upn != _upn(3), None if m.upn != _upn(3) else "refused")
+                for i, m in enumerate(batch)
+            ]
+        )
+
+
+def _upn(n: int) -> str:
+    from tests.engine.conftest import upn
+
+    return upn(n)
+
+
+async def _write_backs(sessions: Sessions, kit: Any, now: dt.datetime, *groups: Sequence[int]):  # type: ignore[no-untyped-def]
+    """One write-back row per group of learners (one D each), in order; returns the rows."""
+    items = []
+    async with sessions.begin() as session:
+        for n, group in enumerate(groups):
+            marks = [
+                AttendanceMark(
+                    upn=kit.upn(i),
+                    setting_id=kit.SETTING_ID,
+                    date=dt.date(2025, 1, 6),
+                    session="AM",
+                    code="D",
+                    source="hub",
+                    recorded_at=now,
+                )  # type: ignore[arg-type]
+                for i in group
+            ]
+            enqueued = await enqueue_write_marks(
+                session, "mis", marks, now=now, ref=f"disc-{n}", key=f"disc-{n}"
+            )
+            items.append(enqueued.item)
+    return items
+
+
+async def test_write_backs_claimed_together_go_in_one_call_and_settle_row_by_row(
+    database_url: str, sessions: Sessions, kit: Any, plugins_with: Any, clock: Any
+) -> None:
+    """Issue 9 (latency): the write-back rows of one connection claimed in one pass are sent
+    as ONE `write_marks` call; each row still gets its own outcome, receipt and ledger entry,
+    and a failed call is every row's failure, retried with the same derived key."""
+    BatchVendorAdapter.writes, BatchVendorAdapter.failures_left = [], 1
+    settings = kit.settings(database_url, connections=[{"name": "mis", "plugin": "batch-vendor"}])
+    destinations = kit.destinations(settings, plugins_with(BatchVendorAdapter))
+    dispatcher = kit.dispatcher(settings, sessions, destinations, clock=clock)
+    rows = await _write_backs(sessions, kit, clock.now, [1], [2, 3], [4])
+
+    first = await dispatcher.dispatch_once()
+    assert (first.claimed, first.retried, first.delivered) == (3, 3, 0)
+    for row in rows:
+        again = await _row(sessions, row.idempotency_key)
+        assert again.status is OutboxStatus.PENDING and "synthetic outage" in again.last_error
+    clock.advance(3600)
+    second = await dispatcher.dispatch_once()
+    await destinations.close()
+
+    assert (second.claimed, second.delivered) == (3, 3)
+    (failed_key, sent_first), (key, sent) = BatchVendorAdapter.writes
+    assert sent == sent_first == [kit.upn(1), kit.upn(2), kit.upn(3), kit.upn(4)]
+    assert key == failed_key and key.startswith("write_marks-batch:")
+    async with sessions() as session:
+        receipts = {
+            n: await DeliveryReceiptRepository(session).for_notification(f"disc-{n}")
+            for n in range(3)
+        }
+        ledger = AuditLedger(session)
+        entries = await ledger.entries()
+        verified = await ledger.verify()
+    # Outcomes map back to their rows by position: learner 3 is the second row's index 1.
+    assert [json.loads(receipts[n][0].detail or "") for n in range(3)] == [
+        {"accepted": 1, "rejected": []},
+        {"accepted": 1, "rejected": [{"index": 1, "error": "refused"}]},
+        {"accepted": 1, "rejected": []},
+    ]
+    assert [r[0].idempotency_key for r in receipts.values()] == [r.idempotency_key for r in rows]
+    assert [e.subject for e in entries] == [f"outbox:{r.id}" for r in rows]
+    assert [e.detail["what"]["marks"] for e in entries] == [1, 2, 1]
+    assert verified.ok and verified.checked == 3
+
+
+async def test_a_bad_or_withheld_write_back_is_settled_alone_and_the_rest_go_together(
+    database_url: str, sessions: Sessions, kit: Any, plugins_with: Any, clock: Any
+) -> None:
+    BatchVendorAdapter.writes, BatchVendorAdapter.failures_left = [], 0
+    settings = kit.settings(database_url, connections=[{"name": "mis", "plugin": "batch-vendor"}])
+    destinations = kit.destinations(settings, plugins_with(BatchVendorAdapter))
+    dispatcher = kit.dispatcher(settings, sessions, destinations, clock=clock)
+    async with sessions.begin() as session:
+        # Learner 2's record says this setting must not receive their data.
+        barred = kit.learner(2).model_copy(update={"sharing_restrictions": [kit.SETTING_ID]})
+        await LearnerRepository(session).upsert(barred)
+    rows = await _write_backs(sessions, kit, clock.now, [1], [2], [4])
+    async with sessions.begin() as session:
+        bad = await OutboxRepository(session).enqueue(
+            "write_marks",
+            {"marks": [{"upn": "not-a-upn"}]},
+            "write_marks:mis:bad",
+            now=clock.now,
+            connection="mis",
+        )
+
+    summary = await dispatcher.dispatch_once()
+    await destinations.close()
+
+    assert (summary.claimed, summary.delivered, summary.dead) == (4, 2, 2)
+    assert BatchVendorAdapter.writes[0][1] == [kit.upn(1), kit.upn(4)]
+    assert len(BatchVendorAdapter.writes) == 1
+    async with sessions() as session:
+        letters = {d.outbox_id: d.reason for d in await DeadLetterRepository(session).list()}
+        withheld = [e for e in await AuditLedger(session).entries() if e.action == "withhold"]
+    assert letters[rows[1].id].startswith("withheld: the learner's sharing_restrictions")
+    assert "invalid mark" in letters[bad.item.id]
+    assert [e.subject for e in withheld] == [f"outbox:{rows[1].id}"]
 
 
 # --- routing ---------------------------------------------------------------------------------
