@@ -1,11 +1,14 @@
 """The outbox dispatcher: deliver every pending row exactly once, as far as the receiver sees.
 
 One pass claims due rows under a lease (committed at once, so other workers skip them),
-delivers them — rows of one connection in order, connections in parallel — and settles each
-row in its own transaction:
+delivers them — rows of one connection in order, connections in parallel — and settles them:
 
 - delivered: the receipt, the notification's status, the row's ``delivered`` state and an
-  audit-ledger entry (what, to whom, why, lawful basis) commit together;
+  audit-ledger entry (what, to whom, why, lawful basis) commit together. Consecutive
+  notifications of one connection are sent one call each and committed in batches of up to
+  25 (`Dispatcher.deliver_notifications`); consecutive write-backs of one connection go in ONE
+  `write_marks` call under a key derived from the rows' keys, and commit together
+  (`Dispatcher.deliver_write_backs`). Each row keeps its own receipt, entry and outcome;
 - transient failure (`TransientError`, `RateLimited`, `AuthError`, a timeout, a disabled
   connection): the row is rescheduled with exponential backoff and jitter (`Backoff`), or at the
   vendor's `Retry-After`; after ``outbox.max_attempts`` attempts it becomes a dead letter;
@@ -36,6 +39,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import itertools
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -96,6 +100,10 @@ _DELIVERY_SHARE_OF_LEASE = 0.8
 _MAX_REASON_CHARS = 4000
 #: At most this many marks go in one coalesced write-back (`Dispatcher.deliver_write_backs`).
 MAX_COALESCED_MARKS = 1_000
+#: Delivered notifications are committed in batches of this many (`deliver_notifications`)...
+_SETTLE_EVERY = 25
+#: ...or once the first of them has waited this share of the lease, whichever comes first.
+_SETTLE_AFTER_SHARE = 0.05
 
 
 @dataclass
@@ -224,6 +232,8 @@ class Dispatcher:
             try:
                 if len(run) == 1:
                     outcomes = [await self.deliver(run[0])]
+                elif run[0].kind == NOTIFICATION:
+                    outcomes = await self.deliver_notifications(run, stop)
                 else:
                     outcomes = await self.deliver_write_backs(run)
             except Exception as exc:  # isolation boundary: the database failed us, not the row
@@ -254,11 +264,20 @@ class Dispatcher:
         restriction = await self._restriction_check(item, notification)
         if restriction is not None and restriction.withheld:
             return await self._settle_withheld(item, notification, restriction, bound)
+        delivered = await self._attempt(item, notification, bound)
+        if isinstance(delivered, str):
+            return delivered  # failed, and settled as such
+        return await self._settle_success(item, delivered, bound, restriction)
+
+    async def _attempt(
+        self, item: OutboxItem, notification: Notification | None, bound: Any
+    ) -> Delivered | str:
+        """Send one row; a failure is settled here (its outcome returned), a success is not."""
         try:
             attempt = deliver_row(item, notification, self.destinations, now=self.clock())
             try:
                 async with asyncio.timeout(self.delivery_timeout):
-                    delivered = await attempt
+                    return await attempt
             except TimeoutError as exc:
                 raise TransientError(
                     f"delivery took longer than {self.delivery_timeout:g}s"
@@ -270,7 +289,73 @@ class Dispatcher:
         except Exception as exc:  # isolation boundary: a plugin bug dead-letters the row
             bound.error("delivery_crashed", error_class=type(exc).__name__)
             return await self._settle_failure(item, exc, bound)
-        return await self._settle_success(item, delivered, bound, restriction)
+
+    async def deliver_notifications(
+        self, items: Sequence[OutboxItem], stop: asyncio.Event | None = None
+    ) -> list[str]:
+        """Deliver several notification rows of one connection, one call each and in order,
+        and settle the deliveries in small batches (`_SETTLE_EVERY` rows, or after
+        `_SETTLE_AFTER_SHARE` of the lease): one transaction, one ledger lock and one read of
+        the notifications and their learners for many rows, rather than one each.
+
+        A delivered row waits at most that long for its commit; a crash meanwhile means the
+        row goes again when its lease runs out, under the same idempotency key (at least once,
+        as before). Failures are settled at once, as `deliver` does. Returns the outcomes of
+        the rows handled: none after `stop` is set (the rest are released by the caller).
+        """
+        bound = log.bind(connection=items[0].connection, kind=NOTIFICATION, rows=len(items))
+        wanted = {item.id: item.payload.get("notification_id") for item in items}
+        async with self.sessions() as session:
+            found = await NotificationRepository(session).get_many(
+                v for v in wanted.values() if isinstance(v, str)
+            )
+            upns = {n.upn for n in found.values() if n.upn is not None}
+            learners = await LearnerRepository(session).get_many(upns) if upns else {}
+        outcomes: list[str] = []
+        waiting: list[tuple[OutboxItem, Delivered, RestrictionCheck | None]] = []
+        since = 0.0
+        settle_after = self.config.lease_seconds * _SETTLE_AFTER_SHARE
+        for item in items:
+            if stop is not None and stop.is_set():
+                break
+            row_log = bound.bind(outbox_id=item.id, attempt=item.attempts)
+            notification_id = wanted[item.id]
+            notification = found.get(notification_id) if isinstance(notification_id, str) else None
+            if notification is None:
+                reason = (
+                    f"notification {notification_id!r} does not exist"
+                    if isinstance(notification_id, str)
+                    else "outbox payload has no notification_id"
+                )
+                outcomes.append(await self._settle_failure(item, Unsendable(reason), row_log))
+                continue
+            restriction = None
+            if notification.upn is not None:
+                restriction = self._check(
+                    item,
+                    notification.kind.value,
+                    notification.recipient,
+                    {notification.upn: set()},
+                    learners,
+                )
+            if restriction is not None and restriction.withheld:
+                outcomes.append(
+                    await self._settle_withheld(item, notification, restriction, row_log)
+                )
+                continue
+            delivered = await self._attempt(item, notification, row_log)
+            if isinstance(delivered, str):
+                outcomes.append(delivered)
+                continue
+            if not waiting:
+                since = time.monotonic()
+            waiting.append((item, delivered, restriction))
+            if len(waiting) >= _SETTLE_EVERY or time.monotonic() - since >= settle_after:
+                outcomes.extend((await self._settle_successes(waiting, bound)).values())
+                waiting = []
+        if waiting:
+            outcomes.extend((await self._settle_successes(waiting, bound)).values())
+        return outcomes
 
     async def deliver_write_backs(self, items: Sequence[OutboxItem]) -> list[str]:
         """Deliver several write-back rows of one connection as ONE `write_marks` call, then
@@ -499,8 +584,9 @@ class Dispatcher:
         rows: Sequence[tuple[OutboxItem, Delivered, RestrictionCheck | None]],
         bound: Any,
     ) -> dict[int, str]:
-        """`_settle_success` for several write-back rows, in one transaction: their rows,
-        receipts and ledger entries commit together (a row whose lease was lost is left out)."""
+        """`_settle_success` for several delivered rows, in one transaction: their rows,
+        receipts, notifications' status and ledger entries commit together (a row whose lease
+        was lost is left out)."""
         now = self.clock()
         async with self.sessions.begin() as session:
             held = await OutboxRepository(session).mark_delivered_many(
@@ -508,12 +594,21 @@ class Dispatcher:
             )
             settled = [row for row in rows if row[0].id in held]
             await DeliveryReceiptRepository(session).add_many([d.receipt for _, d, _ in settled])
+            notifications = NotificationRepository(session)
+            for _, delivered, _ in settled:
+                notification = delivered.notification
+                if notification is not None and not await _undelivered_siblings(
+                    session, notification.id
+                ):
+                    await notifications.set_status(
+                        notification.id, NotificationStatus.DELIVERED, delivered_at=now
+                    )
             await AuditLedger(session).append_many(
                 [
                     (
                         AUDIT_ACTOR,
                         AUDIT_ACTION,
-                        _subject(item, None),
+                        _subject(item, delivered.notification),
                         share_record(
                             kind=delivered.share_kind,
                             to=str(item.connection),
@@ -529,6 +624,12 @@ class Dispatcher:
                 ],
                 at=now,
             )
+            for connection in {str(item.connection) for item, _, _ in settled}:
+                if (
+                    self._is_notifier(connection)
+                    and (await load_health(session, connection)).status != "ok"
+                ):
+                    await record_success(session, connection, now=now)
         outcomes = {}
         for item, delivered, _ in rows:
             row_log = bound.bind(outbox_id=item.id, attempt=item.attempts)
@@ -699,22 +800,24 @@ async def _undelivered_siblings(session: AsyncSession, notification_id: str) -> 
 
 
 def _runs(items: Sequence[OutboxItem]) -> Iterator[list[OutboxItem]]:
-    """`items` (one connection's, in order) as runs to deliver: consecutive write-back rows
-    together, up to `MAX_COALESCED_MARKS` marks a run; every other row alone."""
+    """`items` (one connection's, in order) as runs to deliver: consecutive rows of one kind
+    together — write-backs up to `MAX_COALESCED_MARKS` marks a run (one call), notifications
+    any number (one call each, settled together); a row of any other kind alone."""
     run: list[OutboxItem] = []
     marks = 0
     for item in items:
         size = len(_payload_marks(item))
-        if item.kind == WRITE_MARKS and run and marks + size <= MAX_COALESCED_MARKS:
+        joins = bool(run) and item.kind == run[0].kind
+        if joins and (
+            item.kind == NOTIFICATION
+            or (item.kind == WRITE_MARKS and marks + size <= MAX_COALESCED_MARKS)
+        ):
             run.append(item)
             marks += size
             continue
         if run:
             yield run
         run, marks = [item], size
-        if item.kind != WRITE_MARKS:
-            yield run
-            run, marks = [], 0
     if run:
         yield run
 

@@ -206,6 +206,17 @@ class NotificationRepository:
         row = (await self._session.execute(query)).first()
         return None if row is None else _notification(row)
 
+    async def get_many(self, ids: Iterable[str]) -> dict[str, Notification]:
+        """The stored notifications among these ids (one query per 1,000)."""
+        wanted = sorted(set(ids))
+        found: dict[str, Notification] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            query = select(_NOTIFICATIONS).where(_NOTIFICATIONS.c.id.in_(chunk))
+            for row in await self._session.execute(query):
+                found[row.id] = _notification(row)
+        return found
+
     async def find(
         self,
         *,

@@ -489,6 +489,53 @@ async def test_write_back_records_every_rejected_record(
     )
 
 
+async def test_notifications_claimed_together_go_in_order_and_settle_in_batches(
+    database_url: str, sessions: Sessions, receiver: Any, kit: Any, plugins_with: Any, clock: Any
+) -> None:
+    """Issue 9 (scale): one call per notification, in the order claimed, with the commits of
+    up to 25 deliveries batched; every row still gets its own receipt, status and chained
+    ledger entry, and a row that cannot go is settled on its own on the way."""
+    settings = kit.settings(database_url, webhook_url=receiver.url, outbox={"batch_size": 40})
+    destinations = kit.destinations(settings, plugins_with())
+    dispatcher = kit.dispatcher(settings, sessions, destinations, clock=clock)
+    notes = [
+        kit.notification(n, recipient="setting:9990002" if n == 7 else "la") for n in range(1, 31)
+    ]
+    await _enqueue(sessions, settings, *notes)
+    async with sessions.begin() as session:
+        # Learner 7's record bars setting 9990002, the recipient of notification 7.
+        barred = kit.learner(7).model_copy(update={"sharing_restrictions": ["9990002"]})
+        await LearnerRepository(session).upsert(barred)
+        orphan = await OutboxRepository(session).enqueue(
+            "notification",
+            {"notification_id": "synthetic-missing"},
+            "notification:missing:la-hook",
+            now=clock.now,
+            connection="la-hook",
+        )
+
+    summary = await dispatcher.dispatch_once()
+    await destinations.close()
+
+    assert (summary.claimed, summary.delivered, summary.dead) == (31, 29, 2)
+    sent = [s.notification_id for s in receiver.seen]
+    assert sent == [n.id for n in notes if n.id != "synthetic-n-7"]  # in order, once each
+    async with sessions() as session:
+        statuses = {n.id: (await NotificationRepository(session).get(n.id)).status for n in notes}  # type: ignore[union-attr]
+        receipts = [await DeliveryReceiptRepository(session).for_notification(n.id) for n in notes]
+        ledger = AuditLedger(session)
+        entries = await ledger.entries(limit=100)
+        verified = await ledger.verify()
+        letters = {d.outbox_id: d.reason for d in await DeadLetterRepository(session).list()}
+    assert statuses.pop("synthetic-n-7") is NotificationStatus.DEAD
+    assert set(statuses.values()) == {NotificationStatus.DELIVERED}
+    assert [len(r) for r in receipts] == [0 if n.id == "synthetic-n-7" else 1 for n in notes]
+    shares = [e.subject for e in entries if e.action == "share"]
+    assert shares == [f"notification:{n.id}" for n in notes if n.id != "synthetic-n-7"]
+    assert verified.ok and verified.checked == 30  # 29 shares and one withhold
+    assert "does not exist" in letters[orphan.item.id]
+
+
 class BatchVendorAdapter(VendorAdapter):
     """A write-back receiver that notes each call and refuses marks of learner 3; it fails
     `failures_left` calls first (a vendor outage)."""
