@@ -45,6 +45,14 @@ def test_latency_measures_post_to_write_back() -> None:
     assert 0 < result["p50"] <= result["p95"] <= result["p99"]
 
 
+def test_latency_measures_the_poll_path_from_the_pru_sims_to_write_back() -> None:
+    """Issue 9: the poll path, marks recorded in the PRU's SIMS and synced every second."""
+    result = latency.run(rate=20, seconds=1.5, batch=5, poll_seconds=1.0)
+    assert result["delivered"] == result["marks"] == 30
+    assert result["target_p99"] == 1.0 + latency.POLL_SLACK_S
+    assert 0 < result["p50"] <= result["p95"] <= result["p99"]
+
+
 def test_backfill_reads_every_mark_once_and_resumes_after_sigint() -> None:
     result = backfill.run(40, settings=4, days=15, interrupt_after=3.0)
     assert result["stored_current"] == result["stored_entries"] == result["marks"] > 0
