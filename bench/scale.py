@@ -4,6 +4,7 @@ receiver on loopback. Prints deliveries per second with 1 worker and with 2, and
 
     python -m bench scale                 # 100,000 notifications, 1 then 2 workers
     python -m bench scale --quick         # 2,000
+    python -m bench scale --kill          # also 2 workers with one SIGKILLed a third in
 
 The PostgreSQL server is a throwaway one (`hub.testing.postgres`). The receiver applies each
 `Idempotency-Key` once and answers a repeat with its first answer, as the webhook protocol
@@ -271,8 +272,18 @@ class Worker:
 # --- the benchmark ---------------------------------------------------------------------------
 
 
-async def deliver(database_url: str, directory: Path, n: int, workers: int) -> float:
-    """Seconds for `workers` workers to deliver `n` seeded notifications."""
+async def deliver(
+    database_url: str,
+    directory: Path,
+    n: int,
+    workers: int,
+    *,
+    kill_at: int | None = None,
+    report: dict[str, float] | None = None,
+) -> float:
+    """Seconds for `workers` workers to deliver `n` seeded notifications. With `kill_at`, the
+    first worker is SIGKILLed once that many are applied (the rest must finish its rows when
+    its leases run out); `report` then gets the receiver's counts."""
     await upgrade(database_url)
     receiver = Receiver()
     runner = await receiver.serve()
@@ -286,6 +297,10 @@ async def deliver(database_url: str, directory: Path, n: int, workers: int) -> f
             await worker.started()
         await seed_notifications(database_url, n)
         start = time.perf_counter()
+        if kill_at is not None:
+            if not await receiver.wait_for(kill_at, within=max(600.0, n / 10)):
+                raise RuntimeError(f"only {len(receiver.applied)} of {kill_at} before the kill")
+            await running[0].stop(9)  # SIGKILL: no drain, its leases are left to expire
         if not await receiver.wait_for(n, within=max(600.0, n / 10)):
             raise RuntimeError(f"only {len(receiver.applied)} of {n} delivered in time")
         elapsed = time.perf_counter() - start
@@ -295,14 +310,33 @@ async def deliver(database_url: str, directory: Path, n: int, workers: int) -> f
         await runner.cleanup()
     if receiver.bad_signatures or any(v != 1 for v in receiver.applied_per_notification.values()):
         raise RuntimeError("a notification was not applied exactly once")
+    if report is not None:
+        report.update(
+            applied=float(len(receiver.applied)),
+            requests=float(receiver.requests),
+            repeats=float(receiver.repeats),
+        )
     return elapsed
 
 
-def run(n: int, worker_counts: Sequence[int] = (1, 2)) -> dict[str, float]:
+def run(n: int, worker_counts: Sequence[int] = (1, 2), *, kill: bool = False) -> dict[str, float]:
     from hub.testing.postgres import running_postgres
 
     rates: dict[int, float] = {}
+    killed: dict[str, float] = {}
     with running_postgres() as server, tempfile.TemporaryDirectory() as tmp:
+        if kill:
+            url = server.create_database("hub_scale_kill")
+            directory = Path(tmp) / "kill"
+            directory.mkdir()
+            seconds = asyncio.run(deliver(url, directory, n, 2, kill_at=n // 3, report=killed))
+            print(
+                f"scale-out with a SIGKILL: {n:,} notifications, 2 workers, worker-1 killed at "
+                f"{n // 3:,} applied; all {int(killed['applied']):,} applied exactly once in "
+                f"{seconds:,.1f}s ({int(killed['requests']):,} requests, "
+                f"{int(killed['repeats']):,} repeats answered from the receiver's record)",
+                flush=True,
+            )
         for count in worker_counts:
             url = server.create_database(f"hub_scale_{count}")
             directory = Path(tmp) / f"w{count}"
@@ -321,6 +355,7 @@ def run(n: int, worker_counts: Sequence[int] = (1, 2)) -> dict[str, float]:
         "notifications": float(n),
         **{f"per_s_{k}": v for k, v in rates.items()},
         "ratio": ratio,
+        **{f"kill_{k}": v for k, v in killed.items()},
     }
 
 
@@ -328,6 +363,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench scale")
     parser.add_argument("--notifications", type=int, default=FULL)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK:,} notifications")
+    parser.add_argument(
+        "--kill",
+        action="store_true",
+        help="first, a 2-worker run with one worker SIGKILLed a third of the way through",
+    )
     args = parser.parse_args(argv)
-    run(QUICK if args.quick else args.notifications)
+    run(QUICK if args.quick else args.notifications, kill=args.kill)
     return 0
