@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.store import MarkKey, MarkRepository
-from hub.store.models import MarkRow
+from hub.store.models import CurrentMarkRow, MarkRow
 from hub_contracts import Session
 
 HOUR = dt.timedelta(hours=1)
@@ -204,3 +204,31 @@ async def test_batch_of_ten_thousand_marks(session: AsyncSession, synthetic: Any
     assert (amended.amended, len(amended.changed_keys)) == (1_000, 1_000)
     assert await _count_entries(session) == 11_000
     assert await marks.current(MarkKey.of(batch[10])) == amendments[1]
+
+
+async def test_every_current_row_is_a_copy_of_the_entry_it_points_at(
+    session: AsyncSession, synthetic: Any
+) -> None:
+    """`current_marks` holds, per cell, exactly the columns of its latest `marks` entry (the
+    SQLite path writes it from the values, PostgreSQL copies it over by id)."""
+    marks = MarkRepository(session)
+    first = [synthetic.mark(n, code="/") for n in range(50)]
+    await marks.upsert_many(first)
+    later = [
+        m.model_copy(update={"code": "L", "minutes_late": 7, "recorded_at": synthetic.T0 + HOUR})
+        for m in first[::3]
+    ]
+    await marks.upsert_many(later)
+    columns = ("upn", "setting_id", "date", "session", "code", "minutes_late", "source")
+    columns += ("source_ref", "recorded_at")
+    current = CurrentMarkRow.__table__.c
+    entry = MarkRow.__table__.c
+    query = select(
+        *(current[name] for name in columns),
+        *(entry[name] for name in columns),
+    ).join_from(CurrentMarkRow, MarkRow, current.mark_id == entry.id)
+    rows = (await session.execute(query)).all()
+    assert len(rows) == 50
+    for row in rows:
+        assert tuple(row[: len(columns)]) == tuple(row[len(columns) :])
+    assert sum(row[4] == "L" for row in rows) == len(later)
