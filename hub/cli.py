@@ -253,6 +253,70 @@ def token_create(
     _run(go())
 
 
+@token.command("list")
+@config_option
+def token_list(config_path: Path | None) -> None:
+    """List tokens: id, name, scopes, created, expiry and whether revoked (never the token)."""
+    settings = _settings(config_path)
+
+    async def go() -> int:
+        from hub.runtime import HubRuntime
+        from hub.store.tokens import TokenRepository
+
+        runtime = await HubRuntime.open(settings)
+        try:
+            async with runtime.sessions() as session:
+                tokens = await TokenRepository(session).list()
+        finally:
+            await runtime.close()
+        now = dt.datetime.now(dt.UTC)
+        for info in tokens:
+            if info.revoked_at is not None:
+                state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}Z"
+            elif info.expires_at is not None and not info.active(now):
+                state = f"expired {info.expires_at:%Y-%m-%d}"
+            else:
+                state = "active" + (
+                    f" until {info.expires_at:%Y-%m-%d}" if info.expires_at is not None else ""
+                )
+            click.echo(
+                f"{info.id:>5}  {info.name:<20} {' '.join(info.scopes):<30} "
+                f"created {info.created_at:%Y-%m-%d}  {state}"
+            )
+        return 0
+
+    _run(go())
+
+
+@token.command("revoke")
+@config_option
+@click.argument("token_id", type=click.IntRange(min=1))
+def token_revoke(config_path: Path | None, token_id: int) -> None:
+    """Revoke token TOKEN_ID (from `hub token list`) at once; exits 1 if there is no such
+    active token."""
+    settings = _settings(config_path)
+
+    async def go() -> int:
+        from hub.runtime import HubRuntime
+        from hub.store.tokens import TokenRepository
+
+        runtime = await HubRuntime.open(settings)
+        try:
+            async with runtime.sessions.begin() as session:
+                revoked = await TokenRepository(session).revoke(
+                    token_id, now=dt.datetime.now(dt.UTC)
+                )
+        finally:
+            await runtime.close()
+        if not revoked:
+            click.echo(f"error: no active token {token_id}", err=True)
+            return 1
+        click.echo(f"token {token_id} revoked", err=True)
+        return 0
+
+    _run(go())
+
+
 # --- sync -------------------------------------------------------------------------------
 
 

@@ -66,6 +66,27 @@ def test_db_upgrade_then_token_create_prints_the_token_alone_and_stores_a_hash(
     assert token not in dump, "the plaintext token must never be stored"
 
 
+def test_token_list_and_revoke_take_a_token_out_of_service(run_hub: RunHub, tmp_path: Path) -> None:
+    """LA IT can see which tokens exist (never their values) and revoke one at once."""
+    assert run_hub("db", "upgrade").returncode == 0
+    created = run_hub("token", "create", "--scope", "setting:9990001", "--name", "pru-mis")
+    token = created.stdout.strip().splitlines()[-1]
+    listed = run_hub("token", "list")
+    assert listed.returncode == 0
+    (line,) = listed.stdout.strip().splitlines()
+    assert "pru-mis" in line and "setting:9990001" in line and line.endswith("active")
+    assert token not in listed.stdout
+
+    revoked = run_hub("token", "revoke", "1")
+    assert revoked.returncode == 0 and "revoked" in revoked.stderr
+    assert "revoked" in run_hub("token", "list").stdout
+    again = run_hub("token", "revoke", "1")
+    assert again.returncode == 1 and "no active token 1" in again.stderr
+    with sqlite3.connect(tmp_path / "hub.db") as db:
+        (revoked_at,) = db.execute("SELECT revoked_at FROM api_tokens WHERE id = 1").fetchone()
+    assert revoked_at is not None
+
+
 def test_token_create_refuses_an_unknown_scope(run_hub: RunHub, tmp_path: Path) -> None:
     result = run_hub("token", "create", "--scope", "root")
     assert result.returncode == 2
