@@ -4,11 +4,11 @@ One pass claims due rows under a lease (committed at once, so other workers skip
 delivers them — rows of one connection in order, connections in parallel — and settles them:
 
 - delivered: the receipt, the notification's status, the row's ``delivered`` state and an
-  audit-ledger entry (what, to whom, why, lawful basis) commit together. Consecutive
-  notifications of one connection are sent one call each and committed in batches of up to
-  25 (`Dispatcher.deliver_notifications`); consecutive write-backs of one connection go in ONE
-  `write_marks` call under a key derived from the rows' keys, and commit together
-  (`Dispatcher.deliver_write_backs`). Each row keeps its own receipt, entry and outcome;
+  audit-ledger entry (what, to whom, why, lawful basis) commit together. Consecutive rows of
+  one connection and kind (notifications, or write-backs) are sent one call each, under each
+  row's own key, and committed in batches of up to 25 (`Dispatcher.deliver_run`): one
+  transaction and one ledger lock for many rows. Each row keeps its own receipt, entry and
+  outcome;
 - transient failure (`TransientError`, `RateLimited`, `AuthError`, a timeout, a disabled
   connection): the row is rescheduled with exponential backoff and jitter (`Backoff`), or at the
   vendor's `Retry-After`; after ``outbox.max_attempts`` attempts it becomes a dead letter;
@@ -34,16 +34,12 @@ Shutdown (`run` with `stop` set): no new rows are claimed or started; deliveries
 from __future__ import annotations
 
 import asyncio
-import bisect
-import dataclasses
 import datetime as dt
-import hashlib
-import itertools
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import structlog
 from sqlalchemy import func, select
@@ -55,9 +51,6 @@ from hub.engine.delivery import (
     Delivered,
     Unsendable,
     deliver_row,
-    mark_writer,
-    marks_of,
-    write_delivered,
 )
 from hub.engine.destinations import Destinations
 from hub.engine.health import describe_error, load_health, record_failure, record_success
@@ -65,12 +58,10 @@ from hub.engine.metrics import EngineMetrics
 from hub.engine.routing import NOTIFICATION, WRITE_MARKS, notification_key_prefix
 from hub.engine.sharing import RestrictionCheck, restricted_destinations, share_record
 from hub.sdk import (
-    Adapter,
     AdapterError,
     AuthError,
     ConfigError,
     ContractViolation,
-    RecordOutcome,
     TransientError,
 )
 from hub.settings import HubSettings
@@ -85,7 +76,7 @@ from hub.store import (
     OutboxStatus,
 )
 from hub.store.models import OutboxRow
-from hub_contracts import AttendanceMark, Learner, Notification, NotificationStatus
+from hub_contracts import Learner, Notification, NotificationStatus
 
 __all__ = ["DispatchSummary", "Dispatcher"]
 
@@ -98,12 +89,10 @@ AUDIT_WITHHOLD = "withhold"
 #: Share of the lease a single delivery may take, so it settles before the lease runs out.
 _DELIVERY_SHARE_OF_LEASE = 0.8
 _MAX_REASON_CHARS = 4000
-#: At most this many marks go in one coalesced write-back (`Dispatcher.deliver_write_backs`).
-MAX_COALESCED_MARKS = 1_000
-#: Delivered notifications are committed in batches of this many (`deliver_notifications`)...
+#: Delivered rows are committed in batches of this many (`Dispatcher.deliver_run`)...
 _SETTLE_EVERY = 25
-#: ...or once the first of them has waited this share of the lease, whichever comes first.
-_SETTLE_AFTER_SHARE = 0.05
+#: ...or, before the next send, once the first of them has waited this long (seconds).
+_SETTLE_AFTER_SECONDS = 1.0
 
 
 @dataclass
@@ -232,10 +221,8 @@ class Dispatcher:
             try:
                 if len(run) == 1:
                     outcomes = [await self.deliver(run[0])]
-                elif run[0].kind == NOTIFICATION:
-                    outcomes = await self.deliver_notifications(run, stop)
                 else:
-                    outcomes = await self.deliver_write_backs(run)
+                    outcomes = await self.deliver_run(run, stop)
             except Exception as exc:  # isolation boundary: the database failed us, not the row
                 # This connection's remaining rows stay leased and come back when the lease
                 # runs out; other connections' deliveries carry on.
@@ -269,10 +256,31 @@ class Dispatcher:
             return delivered  # failed, and settled as such
         return await self._settle_success(item, delivered, bound, restriction)
 
+    @overload
     async def _attempt(
         self, item: OutboxItem, notification: Notification | None, bound: Any
-    ) -> Delivered | str:
-        """Send one row; a failure is settled here (its outcome returned), a success is not."""
+    ) -> Delivered | str: ...
+
+    @overload
+    async def _attempt(
+        self,
+        item: OutboxItem,
+        notification: Notification | None,
+        bound: Any,
+        *,
+        settle_failure: Literal[False],
+    ) -> Delivered | BaseException: ...
+
+    async def _attempt(
+        self,
+        item: OutboxItem,
+        notification: Notification | None,
+        bound: Any,
+        *,
+        settle_failure: bool = True,
+    ) -> Delivered | str | BaseException:
+        """Send one row. A success is returned, not settled; a failure is settled here (its
+        outcome returned), or with ``settle_failure=False`` returned for the caller to settle."""
         try:
             attempt = deliver_row(item, notification, self.destinations, now=self.clock())
             try:
@@ -284,189 +292,117 @@ class Dispatcher:
                 ) from exc
         except asyncio.CancelledError:
             raise
-        except (AdapterError, Unsendable) as exc:
-            return await self._settle_failure(item, exc, bound)
         except Exception as exc:  # isolation boundary: a plugin bug dead-letters the row
-            bound.error("delivery_crashed", error_class=type(exc).__name__)
+            if not isinstance(exc, AdapterError | Unsendable):
+                bound.error("delivery_crashed", error_class=type(exc).__name__)
+            if not settle_failure:
+                return exc
             return await self._settle_failure(item, exc, bound)
 
-    async def deliver_notifications(
+    async def deliver_run(
         self, items: Sequence[OutboxItem], stop: asyncio.Event | None = None
     ) -> list[str]:
-        """Deliver several notification rows of one connection, one call each and in order,
-        and settle the deliveries in small batches (`_SETTLE_EVERY` rows, or after
-        `_SETTLE_AFTER_SHARE` of the lease): one transaction, one ledger lock and one read of
-        the notifications and their learners for many rows, rather than one each.
+        """Deliver consecutive rows of one connection and one kind (notifications, or register
+        write-backs), in order, one call each under the row's own idempotency key — exactly as
+        `deliver` would — but read their notifications and learners once, and commit the
+        deliveries in small batches: one transaction and one ledger lock for up to
+        `_SETTLE_EVERY` rows rather than one each.
 
-        A delivered row waits at most that long for its commit; a crash meanwhile means the
-        row goes again when its lease runs out, under the same idempotency key (at least once,
-        as before). Failures are settled at once, as `deliver` does. Returns the outcomes of
-        the rows handled: none after `stop` is set (the rest are released by the caller).
+        Delivered rows wait for their commit only while the next rows go out quickly: before
+        each send, the rows waiting are committed if there are `_SETTLE_EVERY` of them or the
+        first has waited `_SETTLE_AFTER_SECONDS`, and before any failure or withheld row is
+        settled. So a row's commit is held back by at most one further send. A crash meanwhile
+        means the waiting rows go again once their lease runs out, under the same keys (at
+        least once, as before; receivers that honour the key apply them once). Returns the
+        outcomes of the rows handled: none after `stop` is set (the rest are released by the
+        caller).
         """
-        bound = log.bind(connection=items[0].connection, kind=NOTIFICATION, rows=len(items))
+        kind = items[0].kind
+        bound = log.bind(connection=items[0].connection, kind=kind, rows=len(items))
         wanted = {item.id: item.payload.get("notification_id") for item in items}
+        targets = {item.id: _write_targets(item) for item in items}
         async with self.sessions() as session:
-            found = await NotificationRepository(session).get_many(
-                v for v in wanted.values() if isinstance(v, str)
+            found = (
+                await NotificationRepository(session).get_many(
+                    v for v in wanted.values() if isinstance(v, str)
+                )
+                if kind == NOTIFICATION
+                else {}
             )
             upns = {n.upn for n in found.values() if n.upn is not None}
+            upns.update(upn for t in targets.values() for upn in t)
             learners = await LearnerRepository(session).get_many(upns) if upns else {}
         outcomes: list[str] = []
         waiting: list[tuple[OutboxItem, Delivered, RestrictionCheck | None]] = []
         since = 0.0
-        settle_after = self.config.lease_seconds * _SETTLE_AFTER_SHARE
+
+        async def commit_waiting() -> None:
+            nonlocal waiting
+            if waiting:
+                batch, waiting = waiting, []
+                outcomes.extend((await self._settle_successes(batch, bound)).values())
+
         for item in items:
             if stop is not None and stop.is_set():
                 break
             row_log = bound.bind(outbox_id=item.id, attempt=item.attempts)
-            notification_id = wanted[item.id]
-            notification = found.get(notification_id) if isinstance(notification_id, str) else None
-            if notification is None:
-                reason = (
-                    f"notification {notification_id!r} does not exist"
-                    if isinstance(notification_id, str)
-                    else "outbox payload has no notification_id"
-                )
-                outcomes.append(await self._settle_failure(item, Unsendable(reason), row_log))
-                continue
-            restriction = None
-            if notification.upn is not None:
-                restriction = self._check(
-                    item,
-                    notification.kind.value,
-                    notification.recipient,
-                    {notification.upn: set()},
-                    learners,
-                )
+            notification: Notification | None = None
+            if kind == NOTIFICATION:
+                notification_id = wanted[item.id]
+                if isinstance(notification_id, str):
+                    notification = found.get(notification_id)
+                if notification is None:
+                    reason = (
+                        f"notification {notification_id!r} does not exist"
+                        if isinstance(notification_id, str)
+                        else "outbox payload has no notification_id"
+                    )
+                    await commit_waiting()
+                    outcomes.append(await self._settle_failure(item, Unsendable(reason), row_log))
+                    continue
+            restriction = self._row_check(item, notification, targets[item.id], learners)
             if restriction is not None and restriction.withheld:
+                await commit_waiting()
                 outcomes.append(
                     await self._settle_withheld(item, notification, restriction, row_log)
                 )
                 continue
-            delivered = await self._attempt(item, notification, row_log)
-            if isinstance(delivered, str):
-                outcomes.append(delivered)
+            if waiting and (
+                len(waiting) >= _SETTLE_EVERY or time.monotonic() - since >= _SETTLE_AFTER_SECONDS
+            ):
+                await commit_waiting()
+            attempt = await self._attempt(item, notification, row_log, settle_failure=False)
+            if isinstance(attempt, BaseException):
+                await commit_waiting()
+                outcomes.append(await self._settle_failure(item, attempt, row_log))
                 continue
             if not waiting:
                 since = time.monotonic()
-            waiting.append((item, delivered, restriction))
-            if len(waiting) >= _SETTLE_EVERY or time.monotonic() - since >= settle_after:
-                outcomes.extend((await self._settle_successes(waiting, bound)).values())
-                waiting = []
-        if waiting:
-            outcomes.extend((await self._settle_successes(waiting, bound)).values())
+            waiting.append((item, attempt, restriction))
+        await commit_waiting()
         return outcomes
 
-    async def deliver_write_backs(self, items: Sequence[OutboxItem]) -> list[str]:
-        """Deliver several write-back rows of one connection as ONE `write_marks` call, then
-        settle them in one transaction; returns each row's outcome, in order.
-
-        The rows were claimed together and would have gone one after another; sending their
-        marks together is what keeps a busy PRU's D codes arriving within a second (issue 9).
-        The call's idempotency key is derived from the rows' own keys (sha256 of them, in
-        order), so a retry of the same rows is recognised. Each row still gets its own receipt,
-        audit entry and outcome: records are mapped back by position. A row that cannot go
-        (bad payload, withheld by `sharing_restrictions`) is settled on its own first, and a
-        failure of the call is each row's failure, retried or dead-lettered as if sent alone.
-        """
-        connection = str(items[0].connection)
-        outcomes: dict[int, str] = {}
-        try:
-            target = self.destinations.get(connection)
-            conn = self.destinations.connection(connection)
-            writer = mark_writer(items[0], target) if conn.enabled else None
-        except ConfigError:
-            writer = None
-        if writer is None:  # disabled or misconfigured: each row says why, as alone
-            return [await self.deliver(item) for item in items]
-        bound = log.bind(connection=connection, kind=WRITE_MARKS, rows=len(items))
-        sendable: list[tuple[OutboxItem, list[AttendanceMark], RestrictionCheck | None]] = []
-        checks = await self._restriction_checks(items)
-        for item in items:
-            row_log = bound.bind(outbox_id=item.id, attempt=item.attempts)
-            try:
-                marks = marks_of(item)
-            except Unsendable as exc:
-                outcomes[item.id] = await self._settle_failure(item, exc, row_log)
-                continue
-            check = checks.get(item.id)
-            if check is not None and check.withheld:
-                outcomes[item.id] = await self._settle_withheld(item, None, check, row_log)
-                continue
-            sendable.append((item, marks, check))
-        if sendable:
-            outcomes.update(await self._write_together(writer, sendable, bound))
-        return [outcomes[item.id] for item in items]
-
-    async def _write_together(
+    def _row_check(
         self,
-        writer: Adapter[Any],
-        rows: Sequence[tuple[OutboxItem, list[AttendanceMark], RestrictionCheck | None]],
-        bound: Any,
-    ) -> dict[int, str]:
-        if len(rows) == 1:
-            key = rows[0][0].idempotency_key
-        else:
-            joined = "\n".join(item.idempotency_key for item, _, _ in rows)
-            key = f"{WRITE_MARKS}-batch:{hashlib.sha256(joined.encode('utf-8')).hexdigest()}"
-        every = [mark for _, marks, _ in rows for mark in marks]
-        now = self.clock()
-        try:
-            try:
-                async with asyncio.timeout(self.delivery_timeout):
-                    result = await writer.write_marks(every, key)
-            except TimeoutError as exc:
-                raise TransientError(
-                    f"delivery took longer than {self.delivery_timeout:g}s"
-                ) from exc
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # AdapterError as sent alone; anything else is a plugin bug
-            if not isinstance(exc, AdapterError):
-                bound.error("delivery_crashed", error_class=type(exc).__name__)
-            together = self.backoff.retry_at(now, max(item.attempts for item, _, _ in rows), exc)
-            return {
-                item.id: await self._settle_failure(
-                    item,
-                    exc,
-                    bound.bind(outbox_id=item.id, attempt=item.attempts),
-                    retry_at=together,
-                )
-                for item, _, _ in rows
-            }
-        by_row: list[list[RecordOutcome]] = [[] for _ in rows]
-        starts = list(itertools.accumulate((len(marks) for _, marks, _ in rows), initial=0))
-        for outcome in result.outcomes:
-            row = bisect.bisect_right(starts, outcome.index) - 1
-            if 0 <= row < len(rows) and outcome.index < starts[-1]:
-                by_row[row].append(dataclasses.replace(outcome, index=outcome.index - starts[row]))
-        delivered = [
-            (item, write_delivered(item, marks, by_row[n], now=now), check)
-            for n, (item, marks, check) in enumerate(rows)
-        ]
-        return await self._settle_successes(delivered, bound)
-
-    async def _restriction_checks(self, items: Sequence[OutboxItem]) -> dict[int, RestrictionCheck]:
-        """`_restriction_check` for several write-back rows, with one read of their learners."""
-        upns = {
-            mark["upn"]
-            for item in items
-            for mark in _payload_marks(item)
-            if isinstance(mark.get("upn"), str)
-        }
-        if not upns:
-            return {}
-        async with self.sessions() as session:
-            learners = await LearnerRepository(session).get_many(upns)
-        checks = {}
-        for item in items:
-            targets: dict[str, set[str]] = {}
-            for mark in _payload_marks(item):
-                if isinstance(mark.get("upn"), str):
-                    targets.setdefault(mark["upn"], set()).add(str(mark.get("setting_id")))
-            if targets:
-                checks[item.id] = self._check(item, item.kind, item.recipient, targets, learners)
-        return checks
+        item: OutboxItem,
+        notification: Notification | None,
+        targets: Mapping[str, set[str]],
+        learners: Mapping[str, Learner],
+    ) -> RestrictionCheck | None:
+        """`_restriction_check` from learners already read."""
+        if notification is not None:
+            if notification.upn is None:
+                return None
+            return self._check(
+                item,
+                notification.kind.value,
+                notification.recipient,
+                {notification.upn: set()},
+                learners,
+            )
+        if not targets:
+            return None
+        return self._check(item, item.kind, item.recipient, targets, learners)
 
     # -- delivering ---------------------------------------------------------------------------
 
@@ -657,27 +593,18 @@ class Dispatcher:
         bound.info("delivered", external_ref=delivered.receipt.external_ref)
         return "delivered"
 
-    async def _settle_failure(
-        self,
-        item: OutboxItem,
-        error: BaseException,
-        bound: Any,
-        *,
-        retry_at: dt.datetime | None = None,
-    ) -> str:
-        """Reschedule or dead-letter a row that failed; `retry_at` overrides the backoff (rows
-        that failed together retry together, so they go together again, under the same key)."""
+    async def _settle_failure(self, item: OutboxItem, error: BaseException, bound: Any) -> str:
+        """Reschedule or dead-letter a row that failed."""
         now = self.clock()
-        scheduled = retry_at
         # A garbled reply (ContractViolation: a truncated or non-JSON answer) is retried like a
         # transient failure: the crash soak showed it is usually a transport fault, often after
         # the receiver applied the delivery, and every attempt carries the same idempotency key.
         retryable = isinstance(error, TransientError | AuthError | ContractViolation)
         exhausted = item.attempts >= self.config.max_attempts
         reason = _reason(error)
-        retry_at = None
+        retry_at: dt.datetime | None = None
         if retryable and not exhausted:
-            retry_at = scheduled or self.backoff.retry_at(now, item.attempts, error)
+            retry_at = self.backoff.retry_at(now, item.attempts, error)
         elif retryable:
             reason = f"gave up after {item.attempts} attempts; last error: {reason}"
         notification_id = item.payload.get("notification_id") if item.kind == NOTIFICATION else None
@@ -800,26 +727,28 @@ async def _undelivered_siblings(session: AsyncSession, notification_id: str) -> 
 
 
 def _runs(items: Sequence[OutboxItem]) -> Iterator[list[OutboxItem]]:
-    """`items` (one connection's, in order) as runs to deliver: consecutive rows of one kind
-    together — write-backs up to `MAX_COALESCED_MARKS` marks a run (one call), notifications
-    any number (one call each, settled together); a row of any other kind alone."""
+    """`items` (one connection's, in order) as runs to deliver: consecutive notifications
+    together, consecutive write-backs together (`Dispatcher.deliver_run`), any other row
+    alone."""
     run: list[OutboxItem] = []
-    marks = 0
     for item in items:
-        size = len(_payload_marks(item))
-        joins = bool(run) and item.kind == run[0].kind
-        if joins and (
-            item.kind == NOTIFICATION
-            or (item.kind == WRITE_MARKS and marks + size <= MAX_COALESCED_MARKS)
-        ):
+        if run and item.kind == run[0].kind and item.kind in (NOTIFICATION, WRITE_MARKS):
             run.append(item)
-            marks += size
             continue
         if run:
             yield run
-        run, marks = [item], size
+        run = [item]
     if run:
         yield run
+
+
+def _write_targets(item: OutboxItem) -> dict[str, set[str]]:
+    """A write-back's learners, each with the settings whose register it writes."""
+    targets: dict[str, set[str]] = {}
+    for mark in _payload_marks(item):
+        if isinstance(mark.get("upn"), str):
+            targets.setdefault(mark["upn"], set()).add(str(mark.get("setting_id")))
+    return targets
 
 
 def _payload_marks(item: OutboxItem) -> list[dict[str, Any]]:
