@@ -300,11 +300,7 @@ class MarkRepository:
             new_marks.append(mark)
 
         ids = await self._insert_marks(new_marks, now)
-        if latest_row and dialect_name(self._session) == "sqlite":
-            await self._point_current_sqlite(
-                [(ids[index], new_marks[index]) for index in latest_row.values()]
-            )
-        elif latest_row:
+        if latest_row:
             await self._point_current([ids[index] for index in latest_row.values()])
         return UpsertResult(inserted, amended, unchanged, historical, ChangedKeys(latest))
 
@@ -424,30 +420,6 @@ class MarkRepository:
         rows = [tuple(getattr(row, name) for name in columns) for row in found]
         return _ids_by_identity(rows, [_row_values(m, now) for m in marks])
 
-    async def _point_current_sqlite(self, entries: Sequence[tuple[int, AttendanceMark]]) -> None:
-        """`_point_current` on SQLite: the entries' values are at hand, so they are upserted
-        into the current register directly (one ``executemany``) rather than copied over
-        from ``marks`` by id, which reads every new entry back."""
-        conn = await self._session.connection()
-        to_date = _processor(_CURRENT.c.date, conn.dialect)
-        to_time = _processor(_CURRENT.c.recorded_at, conn.dialect)
-        params = [
-            (
-                mark_id,
-                m.upn,
-                m.setting_id,
-                to_date(m.date),
-                m.session.value,
-                m.code,
-                m.minutes_late,
-                m.source,
-                m.source_ref,
-                to_time(m.recorded_at),
-            )
-            for mark_id, m in entries
-        ]
-        await conn.exec_driver_sql(_POINT_CURRENT, params)
-
     async def _point_current(self, mark_ids: list[int]) -> None:
         """Make these entries current for their cells, copied over inside the database."""
         if dialect_name(self._session) == "postgresql":
@@ -469,15 +441,6 @@ _MAX_MARK_ID = "SELECT max(id) FROM marks"
 _INSERT_MARK = (
     "INSERT INTO marks (upn, setting_id, date, session, code, minutes_late, source, "
     "source_ref, recorded_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-_POINT_CURRENT = (
-    "INSERT INTO current_marks (mark_id, upn, setting_id, date, session, code, minutes_late, "
-    "source, source_ref, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (upn, setting_id, date, session) DO UPDATE SET mark_id = excluded.mark_id, "
-    "code = excluded.code, minutes_late = excluded.minutes_late, source = excluded.source, "
-    "source_ref = excluded.source_ref, recorded_at = excluded.recorded_at"
 )
 
 

@@ -209,8 +209,7 @@ async def test_batch_of_ten_thousand_marks(session: AsyncSession, synthetic: Any
 async def test_every_current_row_is_a_copy_of_the_entry_it_points_at(
     session: AsyncSession, synthetic: Any
 ) -> None:
-    """`current_marks` holds, per cell, exactly the columns of its latest `marks` entry (the
-    SQLite path writes it from the values, PostgreSQL copies it over by id)."""
+    """`current_marks` holds, per cell, exactly the columns of its latest `marks` entry."""
     marks = MarkRepository(session)
     first = [synthetic.mark(n, code="/") for n in range(50)]
     await marks.upsert_many(first)
