@@ -476,44 +476,9 @@ class Dispatcher:
         bound: Any,
         restriction: RestrictionCheck | None = None,
     ) -> str:
-        now = self.clock()
-        try:
-            async with self.sessions.begin() as session:
-                if not await OutboxRepository(session).mark_delivered(item.id, self.owner, now=now):
-                    raise _LeaseLost
-                await DeliveryReceiptRepository(session).add(delivered.receipt)
-                notification = delivered.notification
-                if notification is not None and not await _undelivered_siblings(
-                    session, notification.id
-                ):
-                    await NotificationRepository(session).set_status(
-                        notification.id, NotificationStatus.DELIVERED, delivered_at=now
-                    )
-                await AuditLedger(session).append(
-                    AUDIT_ACTOR,
-                    AUDIT_ACTION,
-                    _subject(item, notification),
-                    share_record(
-                        kind=delivered.share_kind,
-                        to=str(item.connection),
-                        recipient=item.recipient,
-                        what={**delivered.what, "outbox_id": item.id},
-                        idempotency_key=item.idempotency_key,
-                        external_ref=delivered.receipt.external_ref,
-                        worker=self.owner,
-                        restriction=restriction,
-                    ),
-                    at=now,
-                )
-                if (
-                    item.connection is not None
-                    and self._is_notifier(item.connection)
-                    and (await load_health(session, item.connection)).status != "ok"
-                ):
-                    await record_success(session, item.connection, now=now)
-        except _LeaseLost:
-            return self._lease_lost(item, bound)
-        return self._delivered(item, delivered, bound)
+        """Commit one delivered row (`_settle_successes` of one)."""
+        outcomes = await self._settle_successes([(item, delivered, restriction)], bound)
+        return outcomes[item.id]
 
     async def _settle_successes(
         self,
